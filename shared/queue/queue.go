@@ -19,3 +19,9 @@ type Message struct {
 // ErrUnavailable wraps every failure of the queue backend itself, so the
 // HTTP layer answers 503 and the provider retries.
 var ErrUnavailable = errors.New("queue: unavailable")
+
+// ErrInvalidReceipt: the receipt does not name a current lease. The message
+// was deleted, or its visibility ran out and it was received again (the new
+// receiver holds a new receipt), or the receipt is malformed. It is not a
+// backend failure: the message, if it still exists, is redelivered.
+var ErrInvalidReceipt = errors.New("queue: invalid or stale receipt")

@@ -1,0 +1,518 @@
+// Package embedded is a durable message queue kept in a SQLite database
+// (modernc.org/sqlite), for hookline serve. It shares the database file with
+// the embedded event store: New creates its own table on the *sql.DB it is
+// given and touches nothing else.
+//
+// Its semantics follow SQS, so that the processor behaves the same in both
+// modes (the queue/queuetest contract suite runs against both):
+//
+//   - Enqueue makes a message visible at once.
+//   - Receive claims up to max visible messages in one transaction: each one's
+//     receive count goes up by one and it is hidden (in flight) for the given
+//     visibility. A message that was already received MaxReceives times is
+//     moved to the dead-letter state by the receive that finds it, instead of
+//     being returned (like an SQS redrive policy with maxReceiveCount).
+//   - Every receive gives the message a new lease token, carried in the
+//     receipt. Delete and ChangeVisibility act only on the current lease, so
+//     the receipt of a receiver whose visibility ran out and whose message was
+//     received again is stale: it returns queue.ErrInvalidReceipt and touches
+//     nothing.
+//   - ChangeVisibility(receipt, d) makes the message visible again after d
+//     (0: at once); it is how the processor backs off.
+//   - Redrive returns every dead letter to the queue, visible, with its receive
+//     count reset.
+//
+// Waiting: ReceiveWait blocks until a message is visible or its wait ends.
+// Enqueue, Redrive and ChangeVisibility in this process wake waiters at once;
+// a waiter also wakes when the next in-flight message's visibility runs out,
+// and re-checks at least every second, so messages written by another process
+// on the same file (such as `hookline redrive`) are seen too.
+//
+// Any *sql.DB works, including the store's single-connection write pool: the
+// queue never holds one connection while it waits for another.
+//
+// Every failure of the database itself wraps queue.ErrUnavailable.
+package embedded
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hookline/hookline/shared/queue"
+)
+
+// DefaultMaxReceives is how many times a message may be received before the
+// next receive moves it to the dead-letter state.
+const DefaultMaxReceives = 10
+
+// recheck bounds how long ReceiveWait sleeps between looks at the table, for
+// writes that this process was not told about.
+const recheck = time.Second
+
+const schema = `
+CREATE TABLE IF NOT EXISTS queue_messages (
+	id            INTEGER PRIMARY KEY AUTOINCREMENT,
+	event_id      TEXT    NOT NULL,
+	event_type    TEXT    NOT NULL,
+	dead          INTEGER NOT NULL DEFAULT 0, -- 1: dead-lettered
+	visible_at    INTEGER NOT NULL,           -- unix ms; in flight while in the future
+	receive_count INTEGER NOT NULL DEFAULT 0,
+	lease         TEXT    NOT NULL DEFAULT '', -- token of the current receive
+	enqueued_at   INTEGER NOT NULL,           -- unix ms
+	dead_at       INTEGER                     -- unix ms, while dead
+);
+CREATE INDEX IF NOT EXISTS queue_messages_ready ON queue_messages (dead, visible_at, id);
+`
+
+// Queue is a durable queue in a SQLite database. It is safe for concurrent
+// use; several Queues (or processes) may share one database.
+type Queue struct {
+	db          *sql.DB
+	maxReceives int
+	now         func() time.Time
+
+	mu      sync.Mutex
+	changed chan struct{} // closed (and replaced) when messages may have become visible
+
+	bmu      sync.Mutex    // guards the group commit of Enqueue
+	pending  []*enqueueReq // enqueues waiting for the next commit
+	flushing bool          // some Enqueue leads a commit now
+}
+
+// Option configures a Queue.
+type Option func(*Queue)
+
+// WithMaxReceives sets how many times a message may be received; the receive
+// after that moves it to the dead-letter state. Default DefaultMaxReceives.
+func WithMaxReceives(n int) Option { return func(q *Queue) { q.maxReceives = n } }
+
+// WithClock sets the clock used for visibility and timestamps (default
+// time.Now). ReceiveWait still waits in real time.
+func WithClock(now func() time.Time) Option { return func(q *Queue) { q.now = now } }
+
+// New returns a queue kept in db, creating its table and index if they do
+// not exist. The caller opens db (WAL mode and a busy timeout are expected)
+// and closes it.
+func New(db *sql.DB, opts ...Option) (*Queue, error) {
+	if db == nil {
+		return nil, errors.New("embedded queue: nil *sql.DB")
+	}
+	q := &Queue{db: db, maxReceives: DefaultMaxReceives, now: time.Now, changed: make(chan struct{})}
+	for _, o := range opts {
+		o(q)
+	}
+	if q.maxReceives < 1 {
+		return nil, fmt.Errorf("embedded queue: max receives must be at least 1, got %d", q.maxReceives)
+	}
+	if q.now == nil {
+		return nil, errors.New("embedded queue: nil clock")
+	}
+	if _, err := db.Exec(schema); err != nil {
+		return nil, unavailable("create schema", err)
+	}
+	return q, nil
+}
+
+// MaxReceives reports how many receives a message gets before the next one
+// dead-letters it.
+func (q *Queue) MaxReceives() int { return q.maxReceives }
+
+// Enqueue adds a message for the event, visible at once. It returns after the
+// message is committed. Enqueueing the same event twice gives two messages, as
+// on SQS: the processor dedupes per destination.
+//
+// Concurrent Enqueues share one transaction (group commit): with
+// synchronous=FULL every commit costs an fsync, and batching them is what
+// lets many webhooks at once go faster than one fsync each. Each call still
+// returns only after its own message is durable. Once its message has joined
+// a batch, a call waits for that commit even if ctx ends meanwhile (bounded by
+// the database's busy timeout), so that nobody is left holding the batch.
+func (q *Queue) Enqueue(ctx context.Context, eventID, eventType string) error {
+	if eventID == "" {
+		return errors.New("embedded queue: enqueue: empty event id")
+	}
+	if err := ctx.Err(); err != nil {
+		return unavailable("enqueue", err)
+	}
+	r := &enqueueReq{eventID: eventID, eventType: eventType, done: make(chan error, 1)}
+	q.bmu.Lock()
+	q.pending = append(q.pending, r)
+	lead := !q.flushing
+	q.flushing = true
+	q.bmu.Unlock()
+	if !lead {
+		if err := <-r.done; err != errLead {
+			return err
+		}
+	}
+	// This call leads: commit what is pending (its own message included),
+	// then hand the lead to the next waiting call, if any.
+	q.flush(context.WithoutCancel(ctx))
+	return <-r.done
+}
+
+// enqueueReq is one Enqueue waiting for its batch to commit.
+type enqueueReq struct {
+	eventID, eventType string
+	done               chan error // the commit's result, or errLead
+}
+
+// errLead tells a waiting Enqueue to commit the pending batch itself.
+var errLead = errors.New("embedded queue: lead the next batch")
+
+// maxBatch bounds one group commit.
+const maxBatch = 512
+
+// flush commits up to maxBatch pending enqueues in one transaction, answers
+// each, and passes the lead on (or clears flushing).
+func (q *Queue) flush(ctx context.Context) {
+	q.bmu.Lock()
+	n := min(len(q.pending), maxBatch)
+	batch := slices.Clone(q.pending[:n])
+	q.pending = slices.Delete(q.pending, 0, n)
+	q.bmu.Unlock()
+
+	err := q.insert(ctx, batch)
+	for _, r := range batch {
+		r.done <- err
+	}
+	if err == nil {
+		q.signal()
+	}
+
+	q.bmu.Lock()
+	if len(q.pending) > 0 {
+		q.pending[0].done <- errLead // still flushing: the next one leads
+	} else {
+		q.flushing = false
+	}
+	q.bmu.Unlock()
+}
+
+func (q *Queue) insert(ctx context.Context, batch []*enqueueReq) error {
+	const stmt = `INSERT INTO queue_messages (event_id, event_type, visible_at, enqueued_at) VALUES (?, ?, ?, ?)`
+	now := q.now().UnixMilli()
+	if len(batch) == 1 { // no concurrency: one autocommit statement
+		if _, err := q.db.ExecContext(ctx, stmt, batch[0].eventID, batch[0].eventType, now, now); err != nil {
+			return unavailable("enqueue", err)
+		}
+		return nil
+	}
+	tx, err := q.db.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable("enqueue", err)
+	}
+	defer tx.Rollback() // a no-op after Commit
+	ps, err := tx.PrepareContext(ctx, stmt)
+	if err != nil {
+		return unavailable("enqueue", err)
+	}
+	defer ps.Close()
+	for _, r := range batch {
+		if _, err := ps.ExecContext(ctx, r.eventID, r.eventType, now, now); err != nil {
+			return unavailable("enqueue", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return unavailable("enqueue: commit", err)
+	}
+	return nil
+}
+
+// Receive claims up to maxMsgs visible messages (oldest visibility first), hides
+// each for visibility and returns them with their new receipts and receive
+// counts (1 on the first receive). It does not wait: with nothing visible it
+// returns no messages and no error. Messages whose receive count reached
+// MaxReceives are dead-lettered instead of returned.
+func (q *Queue) Receive(ctx context.Context, maxMsgs int, visibility time.Duration) ([]queue.Message, error) {
+	if maxMsgs < 1 {
+		return nil, fmt.Errorf("embedded queue: receive: max must be at least 1, got %d", maxMsgs)
+	}
+	if visibility < 0 {
+		return nil, fmt.Errorf("embedded queue: receive: negative visibility %v", visibility)
+	}
+	lease, err := newLease()
+	if err != nil {
+		return nil, err
+	}
+	now := q.now().UnixMilli()
+
+	tx, err := q.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, unavailable("receive", err)
+	}
+	defer tx.Rollback() // a no-op after Commit
+
+	// The first statement writes, so the transaction takes the write lock
+	// (honouring busy_timeout) before it reads anything: no stale snapshot.
+	// Exhausted messages at the head of the queue go to the dead-letter state.
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE queue_messages SET dead = 1, dead_at = ?1, lease = ''
+		WHERE id IN (SELECT id FROM queue_messages
+		             WHERE dead = 0 AND visible_at <= ?1
+		             ORDER BY visible_at, id LIMIT ?2)
+		  AND receive_count >= ?3`,
+		now, maxMsgs, q.maxReceives); err != nil {
+		return nil, unavailable("receive: dead-letter", err)
+	}
+	rows, err := tx.QueryContext(ctx, `
+		UPDATE queue_messages
+		SET receive_count = receive_count + 1, visible_at = ?1 + ?2, lease = ?3
+		WHERE id IN (SELECT id FROM queue_messages
+		             WHERE dead = 0 AND visible_at <= ?1 AND receive_count < ?4
+		             ORDER BY visible_at, id LIMIT ?5)
+		RETURNING id, event_id, event_type, receive_count`,
+		now, ceilMillis(visibility), lease, q.maxReceives, maxMsgs)
+	if err != nil {
+		return nil, unavailable("receive: claim", err)
+	}
+	type claimed struct {
+		id  int64
+		msg queue.Message
+	}
+	var got []claimed
+	for rows.Next() {
+		var c claimed
+		if err := rows.Scan(&c.id, &c.msg.EventID, &c.msg.Type, &c.msg.ReceiveCount); err != nil {
+			rows.Close()
+			return nil, unavailable("receive: scan", err)
+		}
+		c.msg.Receipt = receipt(c.id, lease)
+		got = append(got, c)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, unavailable("receive: claim", err)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable("receive: claim", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, unavailable("receive: commit", err)
+	}
+	slices.SortFunc(got, func(a, b claimed) int { return cmp.Compare(a.id, b.id) })
+	msgs := make([]queue.Message, len(got))
+	for i, c := range got {
+		msgs[i] = c.msg
+	}
+	return msgs, nil
+}
+
+// ReceiveWait is Receive that waits up to wait for a message to become
+// visible. It returns as soon as it claimed at least one message, or with no
+// messages and no error when wait ran out, or ctx.Err() if ctx ended while it
+// waited. It wakes on Enqueue, Redrive and ChangeVisibility in this process,
+// when the next in-flight message's visibility runs out, and at least every
+// second, so it never busy-polls.
+func (q *Queue) ReceiveWait(ctx context.Context, maxMsgs int, visibility, wait time.Duration) ([]queue.Message, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		changed := q.waitChan() // before the look, so no signal is missed
+		msgs, err := q.Receive(ctx, maxMsgs, visibility)
+		if err != nil || len(msgs) > 0 {
+			return msgs, err
+		}
+		sleep := time.Until(deadline)
+		if sleep <= 0 {
+			return nil, nil
+		}
+		sleep = min(sleep, recheck)
+		if next, ok, err := q.nextVisible(ctx); err != nil {
+			return nil, err
+		} else if ok {
+			sleep = max(min(sleep, next.Sub(q.now())), time.Millisecond)
+		}
+		t := time.NewTimer(sleep)
+		select {
+		case <-changed:
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		}
+		t.Stop()
+	}
+}
+
+// Delete removes the message received with receipt. A receipt that is not
+// the message's current lease (deleted, dead-lettered, or received again by
+// someone else) gives queue.ErrInvalidReceipt and deletes nothing.
+func (q *Queue) Delete(ctx context.Context, receipt string) error {
+	id, lease, err := parseReceipt(receipt)
+	if err != nil {
+		return err
+	}
+	res, err := q.db.ExecContext(ctx,
+		`DELETE FROM queue_messages WHERE id = ? AND lease = ? AND dead = 0`, id, lease)
+	if err != nil {
+		return unavailable("delete", err)
+	}
+	return checkOne(res, "delete")
+}
+
+// ChangeVisibility makes the message received with receipt visible again
+// after d (0: at once), counted from now. It is the processor's backoff. The
+// receipt stays valid until the message is received again. A stale receipt
+// gives queue.ErrInvalidReceipt and changes nothing.
+func (q *Queue) ChangeVisibility(ctx context.Context, receipt string, d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("embedded queue: change visibility: negative duration %v", d)
+	}
+	id, lease, err := parseReceipt(receipt)
+	if err != nil {
+		return err
+	}
+	res, err := q.db.ExecContext(ctx,
+		`UPDATE queue_messages SET visible_at = ? WHERE id = ? AND lease = ? AND dead = 0`,
+		q.now().UnixMilli()+ceilMillis(d), id, lease)
+	if err != nil {
+		return unavailable("change visibility", err)
+	}
+	if err := checkOne(res, "change visibility"); err != nil {
+		return err
+	}
+	q.signal()
+	return nil
+}
+
+// DeadLetters returns up to limit dead-lettered messages, oldest first, with
+// the receive count they had and no receipt.
+func (q *Queue) DeadLetters(ctx context.Context, limit int) ([]queue.Message, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	rows, err := q.db.QueryContext(ctx, `
+		SELECT event_id, event_type, receive_count FROM queue_messages
+		WHERE dead = 1 ORDER BY id LIMIT ?`, limit)
+	if err != nil {
+		return nil, unavailable("dead letters", err)
+	}
+	defer rows.Close()
+	var out []queue.Message
+	for rows.Next() {
+		var m queue.Message
+		if err := rows.Scan(&m.EventID, &m.Type, &m.ReceiveCount); err != nil {
+			return nil, unavailable("dead letters: scan", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable("dead letters", err)
+	}
+	return out, nil
+}
+
+// Redrive returns every dead letter to the queue, visible at once with its
+// receive count reset to 0, and says how many it moved.
+func (q *Queue) Redrive(ctx context.Context) (int, error) {
+	res, err := q.db.ExecContext(ctx, `
+		UPDATE queue_messages
+		SET dead = 0, dead_at = NULL, receive_count = 0, visible_at = ?, lease = ''
+		WHERE dead = 1`, q.now().UnixMilli())
+	if err != nil {
+		return 0, unavailable("redrive", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, unavailable("redrive", err)
+	}
+	if n > 0 {
+		q.signal()
+	}
+	return int(n), nil
+}
+
+// Stats counts the messages that are visible (waiting to be received,
+// including any about to be dead-lettered by the next receive), in flight
+// (received and hidden) and dead-lettered.
+func (q *Queue) Stats(ctx context.Context) (visible, inFlight, dead int, err error) {
+	err = q.db.QueryRowContext(ctx, `
+		SELECT COALESCE(SUM(dead = 0 AND visible_at <= ?1), 0),
+		       COALESCE(SUM(dead = 0 AND visible_at > ?1), 0),
+		       COALESCE(SUM(dead = 1), 0)
+		FROM queue_messages`, q.now().UnixMilli()).Scan(&visible, &inFlight, &dead)
+	if err != nil {
+		return 0, 0, 0, unavailable("stats", err)
+	}
+	return visible, inFlight, dead, nil
+}
+
+// nextVisible returns when the earliest live message becomes visible.
+func (q *Queue) nextVisible(ctx context.Context) (time.Time, bool, error) {
+	var ms sql.NullInt64
+	if err := q.db.QueryRowContext(ctx,
+		`SELECT MIN(visible_at) FROM queue_messages WHERE dead = 0`).Scan(&ms); err != nil {
+		return time.Time{}, false, unavailable("receive: next visible", err)
+	}
+	if !ms.Valid {
+		return time.Time{}, false, nil
+	}
+	return time.UnixMilli(ms.Int64), true, nil
+}
+
+// signal wakes every ReceiveWait in this process.
+func (q *Queue) signal() {
+	q.mu.Lock()
+	close(q.changed)
+	q.changed = make(chan struct{})
+	q.mu.Unlock()
+}
+
+func (q *Queue) waitChan() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.changed
+}
+
+// newLease returns a fresh random token for one receive.
+func newLease() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("embedded queue: lease token: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// receipt is "<row id>.<lease token>".
+func receipt(id int64, lease string) string {
+	return strconv.FormatInt(id, 10) + "." + lease
+}
+
+func parseReceipt(r string) (int64, string, error) {
+	ids, lease, ok := strings.Cut(r, ".")
+	id, err := strconv.ParseInt(ids, 10, 64)
+	if !ok || err != nil || lease == "" {
+		return 0, "", fmt.Errorf("embedded queue: malformed receipt: %w", queue.ErrInvalidReceipt)
+	}
+	return id, lease, nil
+}
+
+func checkOne(res sql.Result, op string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return unavailable(op, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("embedded queue: %s: %w", op, queue.ErrInvalidReceipt)
+	}
+	return nil
+}
+
+// ceilMillis rounds d up to whole milliseconds, so that a positive
+// visibility never becomes 0.
+func ceilMillis(d time.Duration) int64 {
+	return int64((d + time.Millisecond - 1) / time.Millisecond)
+}
+
+func unavailable(op string, err error) error {
+	return fmt.Errorf("embedded queue: %s: %w: %w", op, queue.ErrUnavailable, err)
+}
