@@ -1,0 +1,336 @@
+// Package ingest is the provider-agnostic receiving side of hookline:
+// adapt the request → bound and check it → verify with the provider value →
+// one atomic claim+store → enqueue → answer. The same Handler serves API
+// Gateway (Lambda) and net/http (hookline serve).
+//
+// The no-loss rule (DESIGN.md): a 2xx is only ever sent once the event is
+// durably stored AND on the queue. If the store step succeeded but the
+// enqueue failed, the answer is 503; the provider's retry is then a duplicate
+// of an event still in status received, which is enqueued again before the
+// 2xx. The Sweeper catches events whose provider never retried.
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/hookline/hookline/shared/provider"
+	"github.com/hookline/hookline/shared/queue"
+	"github.com/hookline/hookline/shared/store"
+)
+
+// Verifier is a provider value (journeybee, leadron, tomba).
+type Verifier interface {
+	Verify(raw []byte, h http.Header) (provider.Delivery, error)
+}
+
+// Store is what ingest needs of an event store (store/dynamo, store/sqlite).
+type Store interface {
+	Put(ctx context.Context, ev store.Event, keyExpiresAt time.Time) (store.PutResult, error)
+	Transition(ctx context.Context, id string, from, to store.Status) (bool, error)
+}
+
+// Queue is what ingest needs of a queue (queue/sqs, queue/embedded).
+type Queue interface {
+	Enqueue(ctx context.Context, eventID, eventType string) error
+}
+
+// Outcomes, as logged and counted.
+const (
+	OutcomeNew       = "new"
+	OutcomeDuplicate = "duplicate"
+	OutcomeRequeued  = "requeued" // a duplicate of an event that never reached the queue
+	OutcomeRejected  = "rejected" // the provider's fault: 4xx
+	OutcomeError     = "error"    // our fault: 5xx, the provider retries
+)
+
+// Handler receives one provider's deliveries.
+type Handler struct {
+	Provider string
+	Verifier Verifier
+	Store    Store
+	Queue    Queue
+	Log      *slog.Logger
+
+	// Methods allowed (default POST). Tomba lets its user pick the method.
+	Methods []string
+	// MaxBody bounds the body in bytes (default 256 KiB).
+	MaxBody int64
+	// KeyWindow is how long idempotency keys are remembered (default 7 days);
+	// Retention how long events are kept (default 30 days).
+	KeyWindow, Retention time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Observe, if set, is called once per delivery with its result (metrics).
+	Observe func(Result)
+}
+
+// Request is one delivery as the transport saw it.
+type Request struct {
+	Method    string
+	Header    http.Header
+	Body      []byte
+	RequestID string
+	// TooLarge is set by adapters that stopped reading at MaxBody.
+	TooLarge bool
+}
+
+// Response is what to answer.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Result is what happened to one delivery, for logs and metrics.
+type Result struct {
+	Provider string
+	Type     string // canonical type, when verified
+	EventID  string
+	Outcome  string
+	Reason   string // why it was rejected or failed
+	Status   int
+	Duration time.Duration
+}
+
+// Body of every 2xx answer (contract).
+type accepted struct {
+	Status  string `json:"status"` // accepted | duplicate
+	EventID string `json:"event_id"`
+}
+
+// Body of every error answer (contract). Message is safe text only.
+type errorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+// Errors of the transport layer, mapped like the provider sentinels.
+var (
+	errMethod    = errors.New("method not allowed")
+	errTooLarge  = errors.New("body too large")
+	errMediaType = errors.New("content type is not JSON")
+)
+
+// Handle runs one delivery through the pipeline. It never returns a 2xx
+// unless the event is stored and enqueued.
+func (h *Handler) Handle(ctx context.Context, req Request) Response {
+	start := h.now()
+	res := Result{Provider: h.Provider}
+	resp := h.handle(ctx, req, start, &res)
+	res.Status = resp.Status
+	res.Duration = h.now().Sub(start)
+	h.log(ctx, req, res)
+	if h.Observe != nil {
+		h.Observe(res)
+	}
+	return resp
+}
+
+func (h *Handler) handle(ctx context.Context, req Request, now time.Time, res *Result) Response {
+	if err := h.checkTransport(req); err != nil {
+		return h.fail(res, err)
+	}
+	d, err := h.Verifier.Verify(req.Body, req.Header)
+	if err != nil {
+		return h.fail(res, err)
+	}
+	res.Type = d.Type
+
+	ev, err := newEvent(d, now, h.retention())
+	if err != nil {
+		return h.fail(res, err)
+	}
+	put, err := h.Store.Put(ctx, ev, now.Add(h.keyWindow()))
+	if err != nil {
+		return h.fail(res, err)
+	}
+	res.EventID = put.ID
+
+	if put.Duplicate && put.Status != store.StatusReceived {
+		res.Outcome = OutcomeDuplicate
+		return h.ok(OutcomeDuplicate, put.ID)
+	}
+	// A new event, or a duplicate of one that never reached the queue.
+	if err := h.Queue.Enqueue(ctx, put.ID, d.Type); err != nil {
+		return h.fail(res, err)
+	}
+	// The event is durable and queued: the answer is 2xx whatever happens
+	// next. A failed transition leaves it "received", so the sweeper enqueues
+	// it once more and the processor's per-destination state dedupes.
+	if _, err := h.Store.Transition(ctx, put.ID, store.StatusReceived, store.StatusQueued); err != nil {
+		res.Reason = "mark_queued_failed"
+	}
+	if put.Duplicate {
+		res.Outcome = OutcomeRequeued
+		return h.ok(OutcomeDuplicate, put.ID)
+	}
+	res.Outcome = OutcomeNew
+	return h.ok("accepted", put.ID)
+}
+
+func (h *Handler) checkTransport(req Request) error {
+	methods := h.Methods
+	if len(methods) == 0 {
+		methods = []string{http.MethodPost}
+	}
+	if !slices.Contains(methods, req.Method) {
+		return errMethod
+	}
+	if req.TooLarge || int64(len(req.Body)) > h.maxBody() {
+		return errTooLarge
+	}
+	// A missing Content-Type is allowed (the body must still be JSON): no
+	// provider documents sending one, and refusing would lose leads. An
+	// explicit non-JSON type is refused.
+	if ct := req.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return errMediaType
+		}
+	}
+	return nil
+}
+
+// newEvent builds the stored event from a verified delivery.
+func newEvent(d provider.Delivery, now time.Time, retention time.Duration) (store.Event, error) {
+	norm, err := json.Marshal(d.Normalized)
+	if err != nil {
+		return store.Event{}, err
+	}
+	return store.Event{
+		ID:             ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String(),
+		Provider:       d.Provider,
+		Type:           d.Type,
+		IdempotencyKey: d.IdempotencyKey,
+		EntityID:       d.EntityID,
+		Tenant:         d.Tenant,
+		ReceivedAt:     now.UTC(),
+		OccurredAt:     d.OccurredAt,
+		Raw:            d.Raw,
+		Meta:           d.Meta,
+		Normalized:     norm,
+		Status:         store.StatusReceived,
+		UpdatedAt:      now.UTC(),
+		ExpiresAt:      now.Add(retention).UTC(),
+	}, nil
+}
+
+// classify maps an error to its status, reason code and safe message. It is
+// the one place where errors become HTTP statuses.
+func classify(err error) (status int, code, message string) {
+	switch {
+	case errors.Is(err, errMethod):
+		return http.StatusMethodNotAllowed, "method_not_allowed", "this route accepts the provider's webhook method only"
+	case errors.Is(err, errTooLarge):
+		return http.StatusRequestEntityTooLarge, "body_too_large", "the body is over the configured limit"
+	case errors.Is(err, errMediaType):
+		return http.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as application/json"
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable, "store_unavailable", "temporarily unable to store the delivery; retry later"
+	}
+	if reason := provider.Reason(err); reason != "" {
+		if provider.IsAuth(err) {
+			return http.StatusUnauthorized, reason, "the delivery's credentials were not accepted"
+		}
+		if errors.Is(err, provider.ErrNoSecret) {
+			return http.StatusInternalServerError, "internal", "internal error; retry later"
+		}
+		// Payload errors carry a safe message (field names, never values).
+		return http.StatusBadRequest, reason, err.Error()
+	}
+	if errors.Is(err, queue.ErrUnavailable) {
+		return http.StatusServiceUnavailable, "queue_unavailable", "temporarily unable to queue the delivery; retry later"
+	}
+	return http.StatusInternalServerError, "internal", "internal error; retry later"
+}
+
+func (h *Handler) fail(res *Result, err error) Response {
+	status, code, msg := classify(err)
+	res.Reason = code
+	if status >= 500 {
+		res.Outcome = OutcomeError
+	} else {
+		res.Outcome = OutcomeRejected
+	}
+	hdr := http.Header{"Content-Type": {"application/json"}}
+	switch status {
+	case http.StatusServiceUnavailable:
+		hdr.Set("Retry-After", "5")
+	case http.StatusMethodNotAllowed:
+		m := h.Methods
+		if len(m) == 0 {
+			m = []string{http.MethodPost}
+		}
+		hdr.Set("Allow", strings.Join(m, ", "))
+	}
+	body, _ := json.Marshal(errorBody{Error: code, Message: msg})
+	return Response{Status: status, Header: hdr, Body: body}
+}
+
+func (h *Handler) ok(status, id string) Response {
+	body, _ := json.Marshal(accepted{Status: status, EventID: id})
+	return Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Body: body}
+}
+
+// log writes the one wide line per delivery. Never the body, a header value
+// or a secret: only what Result holds.
+func (h *Handler) log(ctx context.Context, req Request, r Result) {
+	if h.Log == nil {
+		return
+	}
+	level := slog.LevelInfo
+	if r.Status >= 500 {
+		level = slog.LevelError
+	} else if r.Status >= 400 {
+		level = slog.LevelWarn
+	}
+	h.Log.LogAttrs(ctx, level, "delivery",
+		slog.String("provider", r.Provider),
+		slog.String("type", r.Type),
+		slog.String("event_id", r.EventID),
+		slog.String("outcome", r.Outcome),
+		slog.String("reason", r.Reason),
+		slog.Int("status", r.Status),
+		slog.Int("bytes", len(req.Body)),
+		slog.Float64("duration_ms", float64(r.Duration.Microseconds())/1000),
+		slog.String("request_id", req.RequestID),
+	)
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+func (h *Handler) maxBody() int64 {
+	if h.MaxBody > 0 {
+		return h.MaxBody
+	}
+	return 256 << 10
+}
+
+func (h *Handler) keyWindow() time.Duration {
+	if h.KeyWindow > 0 {
+		return h.KeyWindow
+	}
+	return 7 * 24 * time.Hour
+}
+
+func (h *Handler) retention() time.Duration {
+	if h.Retention > 0 {
+		return h.Retention
+	}
+	return 30 * 24 * time.Hour
+}
