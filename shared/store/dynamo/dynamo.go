@@ -1,0 +1,782 @@
+// Package dynamo is the event store on Amazon DynamoDB, with the semantics of
+// package store, checked by store/storetest against DynamoDB Local.
+//
+// # Table design (single table)
+//
+// Partition key pk (S), sort key sk (S); billing PAY_PER_REQUEST; TTL on the
+// attribute ttl. Two item types so far; sk leaves room for more items under
+// an event's partition (e.g. per-destination delivery state, sk = "DST#<name>").
+//
+// Idempotency key item, one per (provider, key):
+//
+//	pk          "KEY#<provider>#<idempotency key>"  (providers contain no '#')
+//	sk          "KEY"
+//	event_id    S  the event that claimed the key
+//	expires_at  N  end of the claim, Unix nanoseconds (max int64: never)
+//	ttl         N  the same in Unix seconds, rounded up (absent: never)
+//
+// Event item:
+//
+//	pk          "EVT#<id>"
+//	sk          "EVT"
+//	id, provider, type, idem_key, entity_id, tenant, status   S
+//	received_at, occurred_at, updated_at, expires_at          N  Unix nanoseconds; a zero time is absent
+//	raw, normalized                                           B  the bytes as given (absent when empty)
+//	raw_gz, normalized_gz                                     B  instead of raw/normalized, gzipped, only
+//	                                                             for an event that would not fit otherwise
+//	meta        S  JSON object (absent when empty)
+//	ttl         N  ExpiresAt in Unix seconds, rounded up: retention (absent: kept)
+//	by_status_pk    S  "<status>#<shard>", only while the status is received,
+//	                   queued or failed: the by_status index is sparse, a
+//	                   delivered event leaves it
+//	by_provider_pk  S  "<provider>#<shard>"
+//	received_sk     S  "<ReceivedAt, UTC, fixed-width RFC 3339 with 9 decimals>#<id>"
+//
+// Global secondary indexes, both KEYS_ONLY (a list reads the events
+// themselves with BatchGetItem, so a 256 KiB body is never copied into an
+// index):
+//
+//	by_status    by_status_pk / received_sk     events stuck in received (the sweeper), queued, failed
+//	by_provider  by_provider_pk / received_sk   events of a provider by receive time
+//
+// <shard> is 00 to 15, the FNV-1a (32-bit) hash of the event id modulo 16,
+// written with two digits; the same for both indexes. A status or a provider is
+// spread over 16 index partitions, so a burst of one provider (thousands of
+// events per second, each written to "received" and moved out again) never
+// exceeds one partition's 1,000 writes per second.
+//
+// # Put
+//
+// One TransactWriteItems: Put the key item on the condition
+// attribute_not_exists(pk) OR expires_at < :now (the new event's receive
+// time: DynamoDB's TTL deletes expired items up to 48 hours late, so an
+// expired claim may still be there), returning the old item on failure; and
+// Put the event item on attribute_not_exists(pk). A duplicate is recognized
+// from the cancellation reasons (ConditionalCheckFailed on the key item,
+// whose returned item names the first event), never by reading first; one
+// GetItem of the first event then gives its status. A transaction cancelled
+// by a concurrent one on the same key (TransactionConflict) is retried after
+// a short backoff: the retry then sees the winner's claim.
+//
+// # Transition
+//
+// One UpdateItem of the event item on the condition #status = :from (false
+// when it fails, which also covers a missing event: the condition never
+// creates one). It sets status, updated_at and by_status_pk, or removes
+// by_status_pk when the new status is delivered.
+//
+// # Lists
+//
+// A list queries the index's 16 shards in parallel, each for its oldest
+// limit keys in the range, merges them by received_sk, keeps the oldest
+// limit, and reads those events with strongly consistent BatchGetItem.
+// ListByStatus drops events whose status is no longer the one asked for (the
+// index lags the table).
+//
+// # Item size
+//
+// A DynamoDB item holds at most 400 KB. A 256 KiB body (the ingest limit)
+// fits with up to about 140 KiB of Normalized and Meta. A bigger event is
+// stored with Raw and Normalized gzipped where that makes them smaller (JSON
+// shrinks several times); one that still does not fit is refused with
+// ErrTooLarge (it wraps store.ErrInvalid), before anything is written.
+//
+// # Errors
+//
+// Every failure of DynamoDB or of the network (throttling, timeouts, a
+// missing table, ...) wraps store.ErrUnavailable.
+package dynamo
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/hookline/hookline/shared/store"
+)
+
+// Attribute and index names.
+const (
+	attrPK           = "pk"
+	attrSK           = "sk"
+	attrEventID      = "event_id"
+	attrExpiresAt    = "expires_at"
+	attrTTL          = "ttl"
+	attrID           = "id"
+	attrProvider     = "provider"
+	attrType         = "type"
+	attrIdemKey      = "idem_key"
+	attrEntityID     = "entity_id"
+	attrTenant       = "tenant"
+	attrStatus       = "status"
+	attrReceivedAt   = "received_at"
+	attrOccurredAt   = "occurred_at"
+	attrUpdatedAt    = "updated_at"
+	attrRaw          = "raw"
+	attrRawGz        = "raw_gz"
+	attrMeta         = "meta"
+	attrNormalized   = "normalized"
+	attrNormalizedGz = "normalized_gz"
+	attrByStatusPK   = "by_status_pk"
+	attrByProviderPK = "by_provider_pk"
+	attrReceivedSK   = "received_sk"
+
+	// IndexByStatus and IndexByProvider are the table's two global
+	// secondary indexes.
+	IndexByStatus   = "by_status"
+	IndexByProvider = "by_provider"
+
+	skKey   = "KEY"
+	skEvent = "EVT"
+
+	// Shards is how many index partitions one status or provider spreads over.
+	Shards = 16
+
+	// MaxItemSize is DynamoDB's item size limit (400 KB); events are kept a
+	// little under it.
+	MaxItemSize = 400 * 1024
+	itemMargin  = 1024
+
+	// conflictRetries bounds the retries of a transaction cancelled by a
+	// concurrent one.
+	conflictRetries = 8
+)
+
+// ErrTooLarge: the event does not fit in one DynamoDB item even compressed.
+// Nothing was written. It wraps store.ErrInvalid.
+var ErrTooLarge = fmt.Errorf("%w: event too large for a DynamoDB item", store.ErrInvalid)
+
+// Store is the DynamoDB event store. It is safe for concurrent use.
+type Store struct {
+	db    *dynamodb.Client
+	table string
+}
+
+// New returns a store on table (created by CreateTable or the SAM template),
+// using client, which the caller builds and configures once.
+func New(client *dynamodb.Client, table string) *Store {
+	return &Store{db: client, table: table}
+}
+
+// Put claims ev's idempotency key and stores ev in one transaction (see the
+// package doc and package store).
+func (s *Store) Put(ctx context.Context, ev store.Event, keyExpiresAt time.Time) (store.PutResult, error) {
+	if err := ev.Validate(); err != nil {
+		return store.PutResult{}, err
+	}
+	if err := store.CheckTime(keyExpiresAt); err != nil {
+		return store.PutResult{}, fmt.Errorf("keyExpiresAt: %w", err)
+	}
+	evItem, err := eventItem(ev)
+	if err != nil {
+		return store.PutResult{}, err
+	}
+	keyItem := map[string]types.AttributeValue{
+		attrPK:        str(keyPK(ev.Provider, ev.IdempotencyKey)),
+		attrSK:        str(skKey),
+		attrEventID:   str(ev.ID),
+		attrExpiresAt: num(math.MaxInt64),
+	}
+	if !keyExpiresAt.IsZero() {
+		keyItem[attrExpiresAt] = num(keyExpiresAt.UnixNano())
+		keyItem[attrTTL] = num(ttlSeconds(keyExpiresAt))
+	}
+	now := num(ev.ReceivedAt.UnixNano())
+
+	for attempt := 0; ; attempt++ {
+		// A fresh input each time: the SDK stores its idempotency token in
+		// the input, and a retry after a cancellation must not replay it.
+		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+			TransactItems: []types.TransactWriteItem{
+				{Put: &types.Put{
+					TableName:                           &s.table,
+					Item:                                keyItem,
+					ConditionExpression:                 aws.String("attribute_not_exists(pk) OR expires_at < :now"),
+					ExpressionAttributeValues:           map[string]types.AttributeValue{":now": now},
+					ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+				}},
+				{Put: &types.Put{
+					TableName:           &s.table,
+					Item:                evItem,
+					ConditionExpression: aws.String("attribute_not_exists(pk)"),
+				}},
+			},
+		})
+		if err == nil {
+			return store.PutResult{ID: ev.ID, Status: store.StatusReceived}, nil
+		}
+		outcome, first := putFailure(err)
+		switch {
+		case outcome == idTaken:
+			return store.PutResult{}, fmt.Errorf("%w: an event with id %s already exists", store.ErrInvalid, ev.ID)
+		case outcome == duplicate:
+			st, err := s.status(ctx, first)
+			if err != nil {
+				return store.PutResult{}, err
+			}
+			return store.PutResult{Duplicate: true, ID: first, Status: st}, nil
+		case outcome == conflict && attempt < conflictRetries:
+			if err := backoff(ctx, attempt); err != nil {
+				return store.PutResult{}, unavailable("put", err)
+			}
+		default:
+			return store.PutResult{}, unavailable("put", err)
+		}
+	}
+}
+
+// What a failed Put transaction means.
+const (
+	failed    = iota // DynamoDB or the network failed
+	duplicate        // the key is claimed: first names the event
+	idTaken          // an event with the id exists
+	conflict         // a concurrent transaction on the same items: retry
+)
+
+// putFailure reads the error of Put's TransactWriteItems from its
+// cancellation reasons, one per item: [key item, event item].
+func putFailure(err error) (outcome int, first string) {
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) || len(tce.CancellationReasons) != 2 {
+		return failed, ""
+	}
+	keyReason, evReason := tce.CancellationReasons[0], tce.CancellationReasons[1]
+	code := func(r types.CancellationReason) string { return aws.ToString(r.Code) }
+	switch {
+	case code(evReason) == "ConditionalCheckFailed":
+		return idTaken, ""
+	case code(keyReason) == "ConditionalCheckFailed":
+		id, ok := keyReason.Item[attrEventID].(*types.AttributeValueMemberS)
+		if !ok || id.Value == "" {
+			return failed, "" // not our key item: never expected
+		}
+		return duplicate, id.Value
+	case code(keyReason) == "TransactionConflict" || code(evReason) == "TransactionConflict":
+		return conflict, ""
+	}
+	return failed, ""
+}
+
+// backoff sleeps before retry attempt+1: about 5 ms, doubling, with jitter.
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Duration(5<<min(attempt, 6)) * time.Millisecond
+	d = d/2 + rand.N(d)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// status reads the status of the event id; empty if it is gone (retention).
+func (s *Store) status(ctx context.Context, id string) (store.Status, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:                &s.table,
+		Key:                      eventKey(id),
+		ConsistentRead:           aws.Bool(true),
+		ProjectionExpression:     aws.String("#s"),
+		ExpressionAttributeNames: map[string]string{"#s": attrStatus},
+	})
+	if err != nil {
+		return "", unavailable("get status", err)
+	}
+	v, _ := out.Item[attrStatus].(*types.AttributeValueMemberS)
+	if v == nil {
+		return "", nil
+	}
+	return store.Status(v.Value), nil
+}
+
+// Get returns the event with id, or store.ErrNotFound.
+func (s *Store) Get(ctx context.Context, id string) (store.Event, error) {
+	if id == "" || !utf8.ValidString(id) {
+		return store.Event{}, store.ErrNotFound // DynamoDB would refuse the key
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &s.table,
+		Key:            eventKey(id),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return store.Event{}, unavailable("get", err)
+	}
+	if out.Item == nil {
+		return store.Event{}, store.ErrNotFound
+	}
+	return decodeEvent(out.Item)
+}
+
+// Transition moves the event id from status from to status to and sets its
+// UpdatedAt, on the condition that it is in from. It returns false if the
+// event is missing or not in from. The event leaves the by_status index when
+// it reaches a status that is not store.Listable.
+func (s *Store) Transition(ctx context.Context, id string, from, to store.Status) (bool, error) {
+	if id == "" || !utf8.ValidString(id) {
+		return false, nil // no such event
+	}
+	update := "SET #s = :to, " + attrUpdatedAt + " = :now"
+	values := map[string]types.AttributeValue{
+		":from": str(string(from)),
+		":to":   str(string(to)),
+		":now":  num(time.Now().UnixNano()),
+	}
+	if store.Listable(to) {
+		update += ", " + attrByStatusPK + " = :bs"
+		values[":bs"] = str(shardKey(string(to), id))
+	} else {
+		update += " REMOVE " + attrByStatusPK
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       eventKey(id),
+		ConditionExpression:       aws.String("#s = :from"),
+		UpdateExpression:          &update,
+		ExpressionAttributeNames:  map[string]string{"#s": attrStatus},
+		ExpressionAttributeValues: values,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &ccf):
+		return false, nil
+	default:
+		return false, unavailable("transition", err)
+	}
+}
+
+// ListByStatus returns up to limit events in status st received before
+// receivedBefore, oldest first, from the by_status index. st must be
+// store.Listable. The index is eventually consistent: events whose status
+// has changed since are left out, so fewer than limit events does not prove
+// there are no more.
+func (s *Store) ListByStatus(ctx context.Context, st store.Status, receivedBefore time.Time, limit int) ([]store.Event, error) {
+	if !store.Listable(st) {
+		return nil, fmt.Errorf("%w: status %q is not listable", store.ErrInvalid, st)
+	}
+	if err := checkList(limit, receivedBefore); err != nil {
+		return nil, err
+	}
+	evs, err := s.list(ctx, IndexByStatus, attrByStatusPK, string(st),
+		"#sk < :hi", map[string]types.AttributeValue{":hi": str(sortTime(receivedBefore))}, limit)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(evs, func(ev store.Event) bool { return ev.Status != st }), nil
+}
+
+// ListByProvider returns up to limit events of provider received in
+// [from, to), oldest first, from the by_provider index.
+func (s *Store) ListByProvider(ctx context.Context, provider string, from, to time.Time, limit int) ([]store.Event, error) {
+	if err := checkList(limit, from, to); err != nil {
+		return nil, err
+	}
+	if provider == "" || strings.Contains(provider, "#") || !from.Before(to) {
+		return nil, nil // no event has such a provider, or the range is empty
+	}
+	// received_sk is "<time>#<id>": every key of a time t is above the bare
+	// "<t>" and below the bare "<to>" if t < to, so BETWEEN on the bare
+	// bounds is exactly from <= t < to.
+	return s.list(ctx, IndexByProvider, attrByProviderPK, provider,
+		"#sk BETWEEN :lo AND :hi", map[string]types.AttributeValue{
+			":lo": str(sortTime(from)),
+			":hi": str(sortTime(to)),
+		}, limit)
+}
+
+func checkList(limit int, times ...time.Time) error {
+	if limit < 1 {
+		return fmt.Errorf("%w: limit %d, want at least 1", store.ErrInvalid, limit)
+	}
+	for _, t := range times {
+		if t.IsZero() {
+			return fmt.Errorf("%w: zero time bound", store.ErrInvalid)
+		}
+		if err := store.CheckTime(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// indexed is one key read from an index.
+type indexed struct{ sk, id string }
+
+// list queries the Shards partitions "<value>#<shard>" of index in parallel
+// (each for its oldest limit keys matching skCond), merges them, and reads
+// the oldest limit events, in order.
+func (s *Store) list(ctx context.Context, index, pkAttr, value, skCond string, values map[string]types.AttributeValue, limit int) ([]store.Event, error) {
+	var (
+		mu       sync.Mutex
+		all      []indexed
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	for shard := range Shards {
+		wg.Go(func() {
+			keys, err := s.queryShard(ctx, index, pkAttr, shardValue(value, shard), skCond, values, limit)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				return
+			}
+			all = append(all, keys...)
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	slices.SortFunc(all, func(a, b indexed) int { return strings.Compare(a.sk, b.sk) })
+	if len(all) > limit {
+		all = all[:limit]
+	}
+	ids := make([]string, len(all))
+	for i, k := range all {
+		ids[i] = k.id
+	}
+	return s.batchGet(ctx, ids)
+}
+
+func (s *Store) queryShard(ctx context.Context, index, pkAttr, pk, skCond string, values map[string]types.AttributeValue, limit int) ([]indexed, error) {
+	vals := make(map[string]types.AttributeValue, len(values)+1)
+	for k, v := range values {
+		vals[k] = v
+	}
+	vals[":pk"] = str(pk)
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		IndexName:                 &index,
+		KeyConditionExpression:    aws.String("#pk = :pk AND " + skCond),
+		ExpressionAttributeNames:  map[string]string{"#pk": pkAttr, "#sk": attrReceivedSK},
+		ExpressionAttributeValues: vals,
+		Limit:                     aws.Int32(int32(min(limit, math.MaxInt32))),
+	}
+	var out []indexed
+	for {
+		page, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, unavailable("query "+index, err)
+		}
+		for _, item := range page.Items {
+			sk, _ := item[attrReceivedSK].(*types.AttributeValueMemberS)
+			p, _ := item[attrPK].(*types.AttributeValueMemberS)
+			if sk == nil || p == nil || !strings.HasPrefix(p.Value, "EVT#") {
+				continue
+			}
+			out = append(out, indexed{sk: sk.Value, id: strings.TrimPrefix(p.Value, "EVT#")})
+		}
+		if len(out) >= limit || page.LastEvaluatedKey == nil {
+			return out, nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+}
+
+// batchGet reads the events ids (strongly consistent), in the order given,
+// leaving out those that no longer exist.
+func (s *Store) batchGet(ctx context.Context, ids []string) ([]store.Event, error) {
+	byID := make(map[string]store.Event, len(ids))
+	for start := 0; start < len(ids); start += 100 {
+		keys := make([]map[string]types.AttributeValue, 0, 100)
+		for _, id := range ids[start:min(start+100, len(ids))] {
+			keys = append(keys, eventKey(id))
+		}
+		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+		for attempt := 0; len(req) > 0; attempt++ {
+			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, unavailable("batch get", err)
+			}
+			for _, item := range out.Responses[s.table] {
+				ev, err := decodeEvent(item)
+				if err != nil {
+					return nil, err
+				}
+				byID[ev.ID] = ev
+			}
+			req = out.UnprocessedKeys
+			if len(req) > 0 && attempt > 0 {
+				// Keys beyond the 16 MB of one answer are asked again at
+				// once; unprocessed again, they mean throttling: back off.
+				if attempt >= conflictRetries {
+					return nil, unavailable("batch get", fmt.Errorf("%d keys still unprocessed", len(req[s.table].Keys)))
+				}
+				if err := backoff(ctx, attempt); err != nil {
+					return nil, unavailable("batch get", err)
+				}
+			}
+		}
+	}
+	out := make([]store.Event, 0, len(ids))
+	for _, id := range ids {
+		if ev, ok := byID[id]; ok {
+			out = append(out, ev)
+		}
+	}
+	return out, nil
+}
+
+// unavailable wraps an error of DynamoDB or the network.
+func unavailable(op string, err error) error {
+	return fmt.Errorf("%w: dynamodb %s: %w", store.ErrUnavailable, op, err)
+}
+
+func keyPK(provider, key string) string { return "KEY#" + provider + "#" + key }
+
+func eventKey(id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: str("EVT#" + id), attrSK: str(skEvent)}
+}
+
+// shard spreads ids over the index partitions.
+func shard(id string) int {
+	h := fnv.New32a()
+	_, _ = io.WriteString(h, id)
+	return int(h.Sum32() % Shards)
+}
+
+func shardValue(value string, shard int) string { return fmt.Sprintf("%s#%02d", value, shard) }
+
+func shardKey(value, id string) string { return shardValue(value, shard(id)) }
+
+// sortTime formats t so that strings sort as times do (UTC, fixed width:
+// store.CheckTime keeps years to four digits).
+func sortTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }
+
+func ttlSeconds(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++ // never before the time itself
+	}
+	return s
+}
+
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+func num(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+// eventItem encodes ev as its item, compressing Raw and Normalized if that is
+// what it takes to fit.
+func eventItem(ev store.Event) (map[string]types.AttributeValue, error) {
+	item := map[string]types.AttributeValue{
+		attrPK:           str("EVT#" + ev.ID),
+		attrSK:           str(skEvent),
+		attrID:           str(ev.ID),
+		attrProvider:     str(ev.Provider),
+		attrType:         str(ev.Type),
+		attrIdemKey:      str(ev.IdempotencyKey),
+		attrEntityID:     str(ev.EntityID),
+		attrTenant:       str(ev.Tenant),
+		attrStatus:       str(string(store.StatusReceived)),
+		attrReceivedAt:   num(ev.ReceivedAt.UnixNano()),
+		attrByStatusPK:   str(shardKey(string(store.StatusReceived), ev.ID)),
+		attrByProviderPK: str(shardKey(ev.Provider, ev.ID)),
+		attrReceivedSK:   str(sortTime(ev.ReceivedAt) + "#" + ev.ID),
+	}
+	for name, t := range map[string]time.Time{attrOccurredAt: ev.OccurredAt, attrUpdatedAt: ev.UpdatedAt, attrExpiresAt: ev.ExpiresAt} {
+		if !t.IsZero() {
+			item[name] = num(t.UnixNano())
+		}
+	}
+	if !ev.ExpiresAt.IsZero() {
+		item[attrTTL] = num(ttlSeconds(ev.ExpiresAt))
+	}
+	if len(ev.Meta) > 0 {
+		b, err := json.Marshal(ev.Meta)
+		if err != nil {
+			return nil, fmt.Errorf("%w: meta: %w", store.ErrInvalid, err)
+		}
+		item[attrMeta] = str(string(b))
+	}
+	if len(ev.Raw) > 0 {
+		item[attrRaw] = &types.AttributeValueMemberB{Value: ev.Raw}
+	}
+	if len(ev.Normalized) > 0 {
+		item[attrNormalized] = &types.AttributeValueMemberB{Value: ev.Normalized}
+	}
+	if itemSize(item) <= MaxItemSize-itemMargin {
+		return item, nil
+	}
+	for _, a := range []struct{ plain, gz string }{{attrRaw, attrRawGz}, {attrNormalized, attrNormalizedGz}} {
+		b, ok := item[a.plain].(*types.AttributeValueMemberB)
+		if !ok {
+			continue
+		}
+		z, err := gzipBytes(b.Value)
+		if err != nil {
+			return nil, err
+		}
+		if len(z) < len(b.Value) {
+			delete(item, a.plain)
+			item[a.gz] = &types.AttributeValueMemberB{Value: z}
+		}
+	}
+	if n := itemSize(item); n > MaxItemSize-itemMargin {
+		return nil, fmt.Errorf("%w: event %s is %d bytes compressed", ErrTooLarge, ev.ID, n)
+	}
+	return item, nil
+}
+
+// itemSize is an upper bound of DynamoDB's size of item: names plus values,
+// numbers counted at their maximum of 21 bytes.
+func itemSize(item map[string]types.AttributeValue) int {
+	n := 0
+	for name, v := range item {
+		n += len(name)
+		switch v := v.(type) {
+		case *types.AttributeValueMemberS:
+			n += len(v.Value)
+		case *types.AttributeValueMemberB:
+			n += len(v.Value)
+		case *types.AttributeValueMemberN:
+			n += 21
+		default:
+			n += 64 * 1024 // not produced by eventItem
+		}
+	}
+	return n
+}
+
+func gzipBytes(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	w, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(b); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func gunzip(b []byte) ([]byte, error) {
+	r, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(r)
+}
+
+// decodeEvent decodes an event item.
+func decodeEvent(item map[string]types.AttributeValue) (store.Event, error) {
+	d := decoder{item: item}
+	ev := store.Event{
+		ID:             d.str(attrID),
+		Provider:       d.str(attrProvider),
+		Type:           d.str(attrType),
+		IdempotencyKey: d.str(attrIdemKey),
+		EntityID:       d.str(attrEntityID),
+		Tenant:         d.str(attrTenant),
+		Status:         store.Status(d.str(attrStatus)),
+		ReceivedAt:     d.time(attrReceivedAt),
+		OccurredAt:     d.time(attrOccurredAt),
+		UpdatedAt:      d.time(attrUpdatedAt),
+		ExpiresAt:      d.time(attrExpiresAt),
+		Raw:            d.bytes(attrRaw, attrRawGz),
+		Normalized:     d.bytes(attrNormalized, attrNormalizedGz),
+	}
+	if m := d.str(attrMeta); m != "" && d.err == nil {
+		if err := json.Unmarshal([]byte(m), &ev.Meta); err != nil {
+			d.err = fmt.Errorf("%s: %w", attrMeta, err)
+		}
+	}
+	if d.err != nil {
+		return store.Event{}, fmt.Errorf("dynamo: event item %s: %w", ev.ID, d.err)
+	}
+	return ev, nil
+}
+
+// decoder reads typed attributes, keeping the first error.
+type decoder struct {
+	item map[string]types.AttributeValue
+	err  error
+}
+
+func (d *decoder) str(name string) string {
+	switch v := d.item[name].(type) {
+	case nil:
+		return ""
+	case *types.AttributeValueMemberS:
+		return v.Value
+	default:
+		d.fail(name, v)
+		return ""
+	}
+}
+
+func (d *decoder) time(name string) time.Time {
+	switch v := d.item[name].(type) {
+	case nil:
+		return time.Time{}
+	case *types.AttributeValueMemberN:
+		n, err := strconv.ParseInt(v.Value, 10, 64)
+		if err != nil {
+			d.fail(name, v)
+			return time.Time{}
+		}
+		return time.Unix(0, n).UTC()
+	default:
+		d.fail(name, v)
+		return time.Time{}
+	}
+}
+
+func (d *decoder) bytes(plain, gz string) []byte {
+	if v, ok := d.item[gz].(*types.AttributeValueMemberB); ok {
+		b, err := gunzip(v.Value)
+		if err != nil && d.err == nil {
+			d.err = fmt.Errorf("%s: %w", gz, err)
+		}
+		return nonEmpty(b)
+	}
+	switch v := d.item[plain].(type) {
+	case nil:
+		return nil
+	case *types.AttributeValueMemberB:
+		return nonEmpty(v.Value)
+	default:
+		d.fail(plain, v)
+		return nil
+	}
+}
+
+func (d *decoder) fail(name string, v types.AttributeValue) {
+	if d.err == nil {
+		d.err = fmt.Errorf("attribute %s has type %T", name, v)
+	}
+}
+
+func nonEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}

@@ -1,0 +1,376 @@
+package dynamo_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/hookline/hookline/shared/store"
+	"github.com/hookline/hookline/shared/store/dynamo"
+	"github.com/hookline/hookline/shared/store/storetest"
+)
+
+// newTable creates a table with a unique name on DynamoDB Local and deletes
+// it after the test.
+func newTable(t testing.TB) (*dynamodb.Client, string) {
+	t.Helper()
+	client := storetest.DynamoClient(t)
+	table := "hookline-test-" + ulid.Make().String()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := dynamo.CreateTable(ctx, client, table); err != nil {
+		t.Fatalf("CreateTable: %v", err)
+	}
+	t.Cleanup(func() {
+		_, _ = client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &table})
+	})
+	return client, table
+}
+
+func newStore(t testing.TB) *dynamo.Store {
+	t.Helper()
+	client, table := newTable(t)
+	return dynamo.New(client, table)
+}
+
+func TestContract(t *testing.T) {
+	storetest.DynamoEndpoint(t) // skip (or fail) once, not per case
+	storetest.Run(t, func(t *testing.T) storetest.Store { return newStore(t) })
+}
+
+func TestCreateTable(t *testing.T) {
+	client, table := newTable(t)
+	ctx := t.Context()
+	// Again: an existing table is fine.
+	if err := dynamo.CreateTable(ctx, client, table); err != nil {
+		t.Fatalf("second CreateTable: %v", err)
+	}
+	d, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := d.Table.BillingModeSummary; m == nil || m.BillingMode != types.BillingModePayPerRequest {
+		t.Errorf("billing mode %+v, want PAY_PER_REQUEST", m)
+	}
+	indexes := map[string]string{}
+	for _, g := range d.Table.GlobalSecondaryIndexes {
+		var keys []string
+		for _, k := range g.KeySchema {
+			keys = append(keys, aws.ToString(k.AttributeName))
+		}
+		indexes[aws.ToString(g.IndexName)] = strings.Join(keys, ",") + " " + string(g.Projection.ProjectionType)
+	}
+	for name, want := range map[string]string{
+		dynamo.IndexByStatus:   "by_status_pk,received_sk KEYS_ONLY",
+		dynamo.IndexByProvider: "by_provider_pk,received_sk KEYS_ONLY",
+	} {
+		if indexes[name] != want {
+			t.Errorf("index %s = %q, want %q", name, indexes[name], want)
+		}
+	}
+	ttl, err := client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: &table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ttl.TimeToLiveDescription; d == nil || d.TimeToLiveStatus != types.TimeToLiveStatusEnabled || aws.ToString(d.AttributeName) != "ttl" {
+		t.Errorf("TTL = %+v, want enabled on ttl", d)
+	}
+}
+
+func getItem(t *testing.T, client *dynamodb.Client, table, pk, sk string) map[string]types.AttributeValue {
+	t.Helper()
+	out, err := client.GetItem(t.Context(), &dynamodb.GetItemInput{
+		TableName:      &table,
+		ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: pk},
+			"sk": &types.AttributeValueMemberS{Value: sk},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Item
+}
+
+func attrS(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+func attrN(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberN); ok {
+		return v.Value
+	}
+	return ""
+}
+
+// TestItemLayout checks the items against the design in the package doc.
+func TestItemLayout(t *testing.T) {
+	client, table := newTable(t)
+	s := dynamo.New(client, table)
+	ctx := t.Context()
+	at := time.Date(2025, 11, 25, 14, 3, 7, 5, time.UTC)
+	ev := storetest.NewEvent("leadron", "evt_layout", at)
+	ev.ExpiresAt = at.Add(30 * 24 * time.Hour)
+	keyExp := at.Add(7 * 24 * time.Hour)
+	if _, err := s.Put(ctx, ev, keyExp); err != nil {
+		t.Fatal(err)
+	}
+
+	key := getItem(t, client, table, "KEY#leadron#evt_layout", "KEY")
+	if attrS(key, "event_id") != ev.ID || attrN(key, "expires_at") != "1764684187000000005" || attrN(key, "ttl") != "1764684188" {
+		t.Errorf("key item = %v", key)
+	}
+	item := getItem(t, client, table, "EVT#"+ev.ID, "EVT")
+	h := fnv.New32a()
+	h.Write([]byte(ev.ID))
+	bs := attrS(item, "by_status_pk")
+	if want := fmt.Sprintf("received#%02d", h.Sum32()%16); bs != want {
+		t.Errorf("by_status_pk = %q, want %q", bs, want)
+	}
+	if bp := attrS(item, "by_provider_pk"); bp != "leadron"+bs[len("received"):] {
+		t.Errorf("by_provider_pk = %q, want the same shard as %q", bp, bs)
+	}
+	if sk := attrS(item, "received_sk"); sk != "2025-11-25T14:03:07.000000005Z#"+ev.ID {
+		t.Errorf("received_sk = %q", sk)
+	}
+	if attrN(item, "ttl") != "1766671388" || attrS(item, "status") != "received" {
+		t.Errorf("event item ttl/status = %v / %v", item["ttl"], item["status"])
+	}
+	if _, ok := item["raw"].(*types.AttributeValueMemberB); !ok {
+		t.Errorf("raw = %T, want binary", item["raw"])
+	}
+
+	// Sparse: queued stays in by_status, delivered leaves it.
+	for _, step := range []struct {
+		from, to store.Status
+		want     string
+	}{{store.StatusReceived, store.StatusQueued, "queued#"}, {store.StatusQueued, store.StatusDelivered, ""}} {
+		if ok, err := s.Transition(ctx, ev.ID, step.from, step.to); err != nil || !ok {
+			t.Fatalf("Transition: %v, %v", ok, err)
+		}
+		item = getItem(t, client, table, "EVT#"+ev.ID, "EVT")
+		got := attrS(item, "by_status_pk")
+		if step.want == "" && got != "" || step.want != "" && !strings.HasPrefix(got, step.want) {
+			t.Errorf("after →%s by_status_pk = %q, want prefix %q", step.to, got, step.want)
+		}
+	}
+	out, err := client.Scan(ctx, &dynamodb.ScanInput{TableName: &table, IndexName: aws.String(dynamo.IndexByStatus)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Count != 0 {
+		t.Errorf("by_status holds %d items after delivery, want 0", out.Count)
+	}
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
+
+func TestLargeEvents(t *testing.T) {
+	client, table := newTable(t)
+	s := dynamo.New(client, table)
+	ctx := t.Context()
+	at := time.Now().UTC()
+
+	// A full, incompressible body and a large but compressible Normalized:
+	// over 400 KB as is, stored with Normalized gzipped.
+	big := storetest.NewEvent("tomba", "sha256:big", at)
+	big.Raw = randomBytes(storetest.MaxBody)
+	big.Normalized = bytes.Repeat([]byte(`{"kind":"note","action":"created","note":{"body":"lorem ipsum dolor"}},`), 3000)
+	if res, err := s.Put(ctx, big, at.Add(time.Hour)); err != nil || res.Duplicate {
+		t.Fatalf("Put(big) = %+v, %v", res, err)
+	}
+	got, err := s.Get(ctx, big.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := storetest.EqualEvents(got, big); d != "" {
+		t.Fatal(d)
+	}
+	item := getItem(t, client, table, "EVT#"+big.ID, "EVT")
+	if _, ok := item["normalized_gz"]; !ok {
+		t.Errorf("big event stored without normalized_gz: attributes %v", keys(item))
+	}
+	lst, err := s.ListByProvider(ctx, "tomba", at.Add(-time.Second), at.Add(time.Second), 10)
+	if err != nil || len(lst) != 1 || !bytes.Equal(lst[0].Normalized, big.Normalized) {
+		t.Fatalf("ListByProvider = %d events, %v", len(lst), err)
+	}
+
+	// Incompressible and too big: refused before anything is written.
+	huge := storetest.NewEvent("tomba", "sha256:huge", at)
+	huge.Raw = randomBytes(storetest.MaxBody)
+	huge.Normalized = randomBytes(200 << 10)
+	_, err = s.Put(ctx, huge, at.Add(time.Hour))
+	if !errors.Is(err, dynamo.ErrTooLarge) || !errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Put(huge) = %v, want ErrTooLarge", err)
+	}
+	if _, err := s.Get(ctx, huge.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Get(huge) = %v, want ErrNotFound", err)
+	}
+	small := storetest.NewEvent("tomba", "sha256:huge", at)
+	if res, err := s.Put(ctx, small, at.Add(time.Hour)); err != nil || res.Duplicate {
+		t.Fatalf("Put after refusal = %+v, %v; want new", res, err)
+	}
+}
+
+func keys(item map[string]types.AttributeValue) []string {
+	var out []string
+	for k := range item {
+		out = append(out, k)
+	}
+	return out
+}
+
+// closedEndpoint returns the URL of a local port nothing listens on.
+func closedEndpoint(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return "http://" + addr
+}
+
+// TestUnreachableIsUnavailable needs no DynamoDB: it points a client at a
+// closed port, with retries off and a short timeout.
+func TestUnreachableIsUnavailable(t *testing.T) {
+	client := storetest.NewDynamoClient(closedEndpoint(t), func(o *dynamodb.Options) {
+		o.Retryer = aws.NopRetryer{}
+		o.HTTPClient = &http.Client{Timeout: 2 * time.Second}
+	})
+	s := dynamo.New(client, "events")
+	ctx := t.Context()
+	ev := storetest.NewEvent("leadron", "evt_down", time.Now().UTC())
+	check := func(op string, err error) {
+		t.Helper()
+		if !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("%s: %v, want ErrUnavailable", op, err)
+		}
+	}
+	_, err := s.Put(ctx, ev, time.Now().Add(time.Hour))
+	check("Put", err)
+	_, err = s.Get(ctx, ev.ID)
+	check("Get", err)
+	_, err = s.Transition(ctx, ev.ID, store.StatusReceived, store.StatusQueued)
+	check("Transition", err)
+	_, err = s.ListByStatus(ctx, store.StatusReceived, time.Now(), 10)
+	check("ListByStatus", err)
+	_, err = s.ListByProvider(ctx, "leadron", time.Now().Add(-time.Hour), time.Now(), 10)
+	check("ListByProvider", err)
+	check("CreateTable", dynamo.CreateTable(ctx, client, "events"))
+}
+
+func TestMissingTableIsUnavailable(t *testing.T) {
+	s := dynamo.New(storetest.DynamoClient(t), "hookline-test-missing-"+ulid.Make().String())
+	ctx := t.Context()
+	_, err := s.Put(ctx, storetest.NewEvent("leadron", "evt_no_table", time.Now().UTC()), time.Now().Add(time.Hour))
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("Put: %v, want ErrUnavailable", err)
+	}
+	if _, err := s.Get(ctx, ulid.Make().String()); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("Get: %v, want ErrUnavailable", err)
+	}
+}
+
+func TestCanceledContextIsUnavailable(t *testing.T) {
+	s := newStore(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := s.Put(ctx, storetest.NewEvent("leadron", "evt_cancel", time.Now().UTC()), time.Now().Add(time.Hour))
+	if !errors.Is(err, store.ErrUnavailable) || !errors.Is(err, context.Canceled) {
+		t.Errorf("Put: %v, want ErrUnavailable and context.Canceled", err)
+	}
+}
+
+func BenchmarkPut(b *testing.B) {
+	storetest.BenchPut(b, newStore(b))
+}
+
+func BenchmarkPutParallel50(b *testing.B) {
+	storetest.BenchPutParallel(b, newStore(b), 50)
+}
+
+func BenchmarkIngestParallel50(b *testing.B) {
+	storetest.BenchIngestParallel(b, newStore(b), 50)
+}
+
+func BenchmarkPutDuplicate(b *testing.B) {
+	s := newStore(b)
+	at := time.Now().UTC()
+	if _, err := s.Put(b.Context(), storetest.NewEvent("leadron", "evt_dup_bench", at), at.Add(time.Hour)); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := s.Put(b.Context(), storetest.NewEvent("leadron", "evt_dup_bench", at), at.Add(time.Hour))
+		if err != nil || !res.Duplicate {
+			b.Fatalf("Put = %+v, %v", res, err)
+		}
+	}
+}
+
+// TestListByStatusSkipsStaleIndex simulates the by_status index lagging
+// behind the table (it is eventually consistent on AWS): an event whose item
+// says queued while the index still files it under received is not listed as
+// received.
+func TestListByStatusSkipsStaleIndex(t *testing.T) {
+	client, table := newTable(t)
+	s := dynamo.New(client, table)
+	ctx := t.Context()
+	at := time.Now().UTC().Add(-time.Hour)
+	stale := storetest.NewEvent("leadron", "evt_stale", at)
+	fresh := storetest.NewEvent("leadron", "evt_fresh", at.Add(time.Second))
+	for _, ev := range []store.Event{stale, fresh} {
+		if _, err := s.Put(ctx, ev, at.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Change the status only, as if the index had not caught up.
+	if _, err := client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &table,
+		Key: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: "EVT#" + stale.ID},
+			"sk": &types.AttributeValueMemberS{Value: "EVT"},
+		},
+		UpdateExpression:          aws.String("SET #s = :q"),
+		ExpressionAttributeNames:  map[string]string{"#s": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":q": &types.AttributeValueMemberS{Value: "queued"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ListByStatus(ctx, store.StatusReceived, time.Now(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, ev := range got {
+		ids = append(ids, ev.ID)
+	}
+	if len(ids) != 1 || ids[0] != fresh.ID {
+		t.Fatalf("ListByStatus(received) = %v, want only %s", ids, fresh.ID)
+	}
+}

@@ -1,0 +1,760 @@
+// Package sqlite is the event store of the embedded mode (hookline serve): one
+// SQLite file, pure Go (modernc.org/sqlite, no cgo), with the semantics of
+// package store, checked by store/storetest.
+//
+// # Durability
+//
+// The file runs in WAL mode with synchronous=FULL: a write returns only after
+// its commit reached the disk (the WAL is fsynced), so a 2xx sent after Put
+// survives a kill -9 or a power cut right after.
+//
+// # Group commit
+//
+// Every write (Put, Transition, and the caller's own through Write) goes to
+// one writer goroutine. It takes every write waiting at that moment (up to
+// 256), runs each in its own savepoint of one transaction, and commits once:
+// one fsync for the whole group. Each caller is answered only after that
+// commit, so the durability guarantee is per write, exactly as with one
+// transaction per write; a write that fails rolls back to its savepoint
+// without touching the others, and a failed commit fails them all. Alone, a
+// write pays one fsync; under concurrency, the fsync is shared, which is what
+// lets the serve path accept thousands of deliveries per second on a disk
+// whose fsync takes a fraction of a millisecond.
+//
+// If a caller's context ends while its write waits, the write is skipped; if
+// it ends after the write ran but before the commit, the write still commits
+// (the caller got an error: a provider retry is then a duplicate, which is
+// what the no-loss rule expects).
+//
+// # Schema
+//
+//	idempotency_keys(provider, idem_key) → event_id, expires_at
+//	    a claim; re-claimed by an upsert when expires_at < the new event's
+//	    receive time. event_id references events(id) (deferred, cascade).
+//	events(seq) → id (unique) and every small Event field; times as Unix
+//	    nanoseconds, zero as NULL. Indexes: (status, received_at, id) for
+//	    the open statuses only (delivered is not indexed), (provider,
+//	    received_at, id), and expires_at for Purge.
+//	event_bodies(seq) → raw, meta (a JSON object), normalized: apart, so
+//	    that a status change rewrites a small row, not a 256 KiB one
+//	    (SQLite rewrites a whole row, overflow pages included, when its
+//	    size changes). Deleted with its event (cascade).
+//
+// Migrations are numbered by PRAGMA user_version and applied by Open.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"path/filepath"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+
+	"github.com/hookline/hookline/shared/store"
+)
+
+// Store is the SQLite event store. It is safe for concurrent use.
+type Store struct {
+	w *sql.DB // one connection: every write, serialized by the writer goroutine
+	r *sql.DB // read-only connections for Get and the lists
+
+	exists, claim, dupOf, insert, insertBody, transition *sql.Stmt // on w
+	get, byStatus, byProvider                            *sql.Stmt // on r
+
+	writes chan *write
+	mu     sync.RWMutex // guards closed against sends on writes
+	closed bool
+	done   chan struct{} // closed when the writer goroutine has ended
+}
+
+// A write is one unit of work for the writer goroutine.
+type write struct {
+	ctx context.Context
+	fn  func(tx *groupTx) error
+	// own marks the store's own writes (Put, Transition): they refuse a call
+	// before writing anything, so they need no savepoint, and a database
+	// error in one of them aborts the whole group. A caller's write (Write)
+	// runs in a savepoint and fails alone.
+	own  bool
+	done chan error // buffered: the writer never blocks on an abandoned caller
+}
+
+// maxGroup bounds how many writes share one commit.
+const maxGroup = 256
+
+// migrations are applied in order; PRAGMA user_version counts those applied.
+// Never edit one that has shipped: append.
+var migrations = []string{
+	`CREATE TABLE events (
+		seq             INTEGER PRIMARY KEY,
+		id              TEXT    NOT NULL UNIQUE,
+		provider        TEXT    NOT NULL,
+		type            TEXT    NOT NULL,
+		idempotency_key TEXT    NOT NULL,
+		entity_id       TEXT    NOT NULL,
+		tenant          TEXT    NOT NULL,
+		status          TEXT    NOT NULL,
+		received_at     INTEGER NOT NULL,
+		occurred_at     INTEGER,
+		updated_at      INTEGER,
+		expires_at      INTEGER
+	);
+	CREATE INDEX events_open ON events (status, received_at, id) WHERE status <> 'delivered';
+	CREATE INDEX events_by_provider ON events (provider, received_at, id);
+	CREATE INDEX events_expiry ON events (expires_at) WHERE expires_at IS NOT NULL;
+	CREATE TABLE event_bodies (
+		seq        INTEGER PRIMARY KEY REFERENCES events (seq) ON DELETE CASCADE,
+		raw        BLOB,
+		meta       TEXT,
+		normalized BLOB
+	);
+	CREATE TABLE idempotency_keys (
+		provider   TEXT    NOT NULL,
+		idem_key   TEXT    NOT NULL,
+		event_id   TEXT    NOT NULL REFERENCES events (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+		expires_at INTEGER NOT NULL,
+		PRIMARY KEY (provider, idem_key)
+	) WITHOUT ROWID;
+	CREATE INDEX idempotency_keys_event ON idempotency_keys (event_id);
+	CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);`,
+}
+
+const eventColumns = `e.id, e.provider, e.type, e.idempotency_key, e.entity_id, e.tenant, e.status,
+	e.received_at, e.occurred_at, e.updated_at, e.expires_at, b.raw, b.meta, b.normalized`
+
+// The statements. claimSQL claims the key (?1, ?2) for the event ?3 unless
+// an event ?3 exists already; ?5 is the new event's receive time: an existing
+// claim is taken over only if it expired before it. No row back: the key is
+// claimed (dupOfSQL names by whom) or the id is taken.
+const (
+	claimSQL = `INSERT INTO idempotency_keys (provider, idem_key, event_id, expires_at)
+		SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = ?3)
+		ON CONFLICT (provider, idem_key) DO UPDATE
+			SET event_id = excluded.event_id, expires_at = excluded.expires_at
+			WHERE idempotency_keys.expires_at < ?5
+		RETURNING event_id`
+	dupOfSQL = `SELECT k.event_id, e.status FROM idempotency_keys k
+		LEFT JOIN events e ON e.id = k.event_id
+		WHERE k.provider = ?1 AND k.idem_key = ?2`
+	insertSQL = `INSERT INTO events (id, provider, type, idempotency_key, entity_id, tenant,
+		status, received_at, occurred_at, updated_at, expires_at)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)`
+	// Right after insertSQL on the same connection: last_insert_rowid() is
+	// the new event's seq (idempotency_keys has no rowid, so the claim does
+	// not change it).
+	insertBodySQL = `INSERT INTO event_bodies (seq, raw, meta, normalized)
+		VALUES (last_insert_rowid(), ?1, ?2, ?3)`
+	existsSQL     = `SELECT EXISTS (SELECT 1 FROM events WHERE id = ?1)`
+	transitionSQL = `UPDATE events SET status = ?3, updated_at = ?4 WHERE id = ?1 AND status = ?2`
+	getSQL        = `SELECT ` + eventColumns + ` FROM events e JOIN event_bodies b USING (seq) WHERE e.id = ?1`
+	// The literal status term lets SQLite use the partial index events_open.
+	byStatusSQL = `SELECT ` + eventColumns + ` FROM events e JOIN event_bodies b USING (seq)
+		WHERE e.status = ?1 AND e.status <> 'delivered' AND e.received_at < ?2
+		ORDER BY e.received_at, e.id LIMIT ?3`
+	byProviderSQL = `SELECT ` + eventColumns + ` FROM events e JOIN event_bodies b USING (seq)
+		WHERE e.provider = ?1 AND e.received_at >= ?2 AND e.received_at < ?3
+		ORDER BY e.received_at, e.id LIMIT ?4`
+)
+
+// dsn returns the connection string for path: a file: URI (so any character
+// in the path is safe) with the pragmas every connection needs. SQLite
+// applies them per connection, so they live in the DSN, not in one Exec.
+func dsn(path string, readOnly bool) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	q := url.Values{}
+	q.Set("_busy_timeout", "10000")
+	q.Set("_foreign_keys", "1")
+	q.Set("_synchronous", "FULL")
+	if readOnly {
+		q.Set("_query_only", "1")
+	} else {
+		q.Set("_journal_mode", "WAL")
+		// Checkpoints leave the WAL file at most this big.
+		q.Add("_pragma", "journal_size_limit(67108864)")
+		// Take the write lock at BEGIN: a transaction never has to upgrade.
+		q.Set("_txlock", "immediate")
+	}
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}
+	return u.String(), nil
+}
+
+// Open opens the store in the file at path (its directory must exist),
+// creating the file and its schema if needed (migrations are idempotent),
+// and starts the writer. Close it when done.
+func Open(path string) (*Store, error) {
+	wdsn, err := dsn(path, false)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	rdsn, err := dsn(path, true)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	s := &Store{writes: make(chan *write, maxGroup), done: make(chan struct{})}
+	ok := false
+	defer func() {
+		if !ok {
+			s.closeDBs()
+		}
+	}()
+
+	if s.w, err = sql.Open("sqlite", wdsn); err != nil {
+		return nil, unavailable("open", err)
+	}
+	s.w.SetMaxOpenConns(1)
+	s.w.SetMaxIdleConns(1)
+	s.w.SetConnMaxLifetime(0)
+	s.w.SetConnMaxIdleTime(0)
+	if err := migrate(s.w); err != nil {
+		return nil, err
+	}
+	if s.r, err = sql.Open("sqlite", rdsn); err != nil {
+		return nil, unavailable("open", err)
+	}
+	s.r.SetMaxOpenConns(4)
+	s.r.SetMaxIdleConns(4)
+	s.r.SetConnMaxIdleTime(0)
+
+	for _, p := range []struct {
+		db  *sql.DB
+		dst **sql.Stmt
+		sql string
+	}{
+		{s.w, &s.exists, existsSQL},
+		{s.w, &s.claim, claimSQL},
+		{s.w, &s.dupOf, dupOfSQL},
+		{s.w, &s.insert, insertSQL},
+		{s.w, &s.insertBody, insertBodySQL},
+		{s.w, &s.transition, transitionSQL},
+		{s.r, &s.get, getSQL},
+		{s.r, &s.byStatus, byStatusSQL},
+		{s.r, &s.byProvider, byProviderSQL},
+	} {
+		if *p.dst, err = p.db.Prepare(p.sql); err != nil {
+			return nil, unavailable("prepare", err)
+		}
+	}
+	ok = true
+	go s.writer()
+	return s, nil
+}
+
+// migrate applies the migrations the file has not seen yet, each with its
+// user_version bump in one transaction.
+func migrate(db *sql.DB) error {
+	ctx := context.Background()
+	for {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return unavailable("migrate", err)
+		}
+		var v int
+		if err := tx.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+			_ = tx.Rollback()
+			return unavailable("migrate", err)
+		}
+		if v > len(migrations) {
+			_ = tx.Rollback()
+			return fmt.Errorf("sqlite: the file's schema version %d is newer than this build's %d", v, len(migrations))
+		}
+		if v == len(migrations) {
+			return tx.Rollback()
+		}
+		if _, err := tx.Exec(migrations[v]); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("sqlite: migration %d: %w", v+1, err)
+		}
+		if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, v+1)); err != nil {
+			_ = tx.Rollback()
+			return unavailable("migrate", err)
+		}
+		if err := tx.Commit(); err != nil {
+			return unavailable("migrate", err)
+		}
+	}
+}
+
+// DB returns the write pool: the one connection to the store's file that
+// the writer goroutine also uses (WAL, synchronous=FULL, foreign keys on). An
+// embedded queue keeping its tables in the same file can use it; its writes
+// then queue behind the store's instead of meeting SQLITE_BUSY. Keep each
+// use short: while it holds the connection, every write of the store waits.
+// Writes that should share the store's group commit (one fsync for many)
+// go through Write instead.
+func (s *Store) DB() *sql.DB { return s.w }
+
+// Write runs fn inside the next group commit, in its own savepoint, and
+// returns nil once that commit is durable, or fn's own error after rolling
+// fn's work back. If the commit itself fails, every write of the group gets
+// an error wrapping store.ErrUnavailable. fn runs on the writer goroutine: it
+// must be short, use only tx, and never call the Store or DB (the writer
+// holds the one connection: that would deadlock).
+func (s *Store) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.write(ctx, func(tx *groupTx) error { return fn(tx.Tx) }, false)
+}
+
+// groupTx is the transaction of one group, with the store's statements
+// bound to it once per group rather than once per write.
+type groupTx struct {
+	*sql.Tx
+	stmts map[*sql.Stmt]*sql.Stmt
+}
+
+func (t *groupTx) stmt(s *sql.Stmt) *sql.Stmt {
+	ts, ok := t.stmts[s]
+	if !ok {
+		ts = t.Tx.Stmt(s)
+		t.stmts[s] = ts
+	}
+	return ts
+}
+
+func (s *Store) write(ctx context.Context, fn func(tx *groupTx) error, own bool) error {
+	w := &write{ctx: ctx, fn: fn, own: own, done: make(chan error, 1)}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return unavailable("write", errClosed)
+	}
+	select {
+	case s.writes <- w:
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return unavailable("write", ctx.Err())
+	}
+	s.mu.RUnlock()
+	select {
+	case err := <-w.done:
+		return err
+	case <-ctx.Done():
+		return unavailable("write", ctx.Err())
+	}
+}
+
+var errClosed = errors.New("store closed")
+
+// writer runs groups of writes until the channel is closed.
+func (s *Store) writer() {
+	defer close(s.done)
+	group := make([]*write, 0, maxGroup)
+	for w := range s.writes {
+		group = append(group[:0], w)
+	fill:
+		for len(group) < maxGroup {
+			select {
+			case w, ok := <-s.writes:
+				if !ok {
+					break fill
+				}
+				group = append(group, w)
+			default:
+				break fill
+			}
+		}
+		s.commit(group)
+	}
+}
+
+// commit runs one group in one transaction and answers every write after
+// the commit.
+func (s *Store) commit(group []*write) {
+	errs := make([]error, len(group))
+	answer := func(all error) {
+		for i, w := range group {
+			if errs[i] == nil {
+				errs[i] = all
+			}
+			w.done <- errs[i]
+		}
+	}
+	sqlTx, err := s.w.BeginTx(context.Background(), nil)
+	if err != nil {
+		answer(unavailable("begin", err))
+		return
+	}
+	tx := &groupTx{Tx: sqlTx, stmts: make(map[*sql.Stmt]*sql.Stmt, 4)}
+	// A lone write needs no savepoint: its failure rolls back the transaction.
+	alone := len(group) == 1
+	pending := 0
+	for i, w := range group {
+		if err := w.ctx.Err(); err != nil {
+			errs[i] = unavailable("write", err) // the caller is gone: skip
+			continue
+		}
+		savepoint := !w.own && !alone
+		if savepoint {
+			if _, err := tx.Exec(`SAVEPOINT w`); err != nil {
+				_ = tx.Rollback()
+				answer(unavailable("savepoint", err))
+				return
+			}
+		}
+		err := w.fn(tx)
+		switch {
+		case err == nil && savepoint:
+			if _, err := tx.Exec(`RELEASE w`); err != nil {
+				_ = tx.Rollback()
+				answer(unavailable("release", err))
+				return
+			}
+		case err == nil:
+		case alone:
+			errs[i] = err
+			_ = tx.Rollback()
+			answer(nil)
+			return
+		case savepoint:
+			errs[i] = err
+			// If the error rolled the whole transaction back (SQLite does so
+			// on some I/O errors), ROLLBACK TO fails: then nothing of the
+			// group may commit.
+			if rerr := rollbackTo(tx); rerr != nil {
+				_ = tx.Rollback()
+				answer(unavailable("rollback", rerr))
+				return
+			}
+		case errors.Is(err, store.ErrUnavailable):
+			// The store's own write failed in the database, maybe halfway:
+			// nothing of the group may commit.
+			_ = tx.Rollback()
+			answer(err)
+			return
+		default:
+			errs[i] = err // refused before it wrote anything
+		}
+		if err == nil {
+			pending++
+		}
+	}
+	if pending == 0 {
+		_ = tx.Rollback()
+		answer(nil)
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		for i := range errs {
+			errs[i] = nil // every write of the group is lost: all fail
+		}
+		answer(unavailable("commit", err))
+		return
+	}
+	answer(nil)
+}
+
+func rollbackTo(tx *groupTx) error {
+	if _, err := tx.Exec(`ROLLBACK TO w`); err != nil {
+		return err
+	}
+	_, err := tx.Exec(`RELEASE w`)
+	return err
+}
+
+// Close stops the writer after the writes already accepted, and closes the
+// database. Calls after Close fail with store.ErrUnavailable.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.writes)
+	s.mu.Unlock()
+	<-s.done
+	return s.closeDBs()
+}
+
+func (s *Store) closeDBs() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.exists, s.claim, s.dupOf, s.insert, s.insertBody, s.transition, s.get, s.byStatus, s.byProvider} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	for _, db := range []*sql.DB{s.r, s.w} {
+		if db != nil {
+			errs = append(errs, db.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Put claims ev's idempotency key and stores ev in one step (see package
+// store). It returns once the event is durable.
+func (s *Store) Put(ctx context.Context, ev store.Event, keyExpiresAt time.Time) (store.PutResult, error) {
+	if err := ev.Validate(); err != nil {
+		return store.PutResult{}, err
+	}
+	if err := store.CheckTime(keyExpiresAt); err != nil {
+		return store.PutResult{}, fmt.Errorf("keyExpiresAt: %w", err)
+	}
+	meta, err := encodeMeta(ev.Meta)
+	if err != nil {
+		return store.PutResult{}, err
+	}
+	keyExp := int64(math.MaxInt64)
+	if !keyExpiresAt.IsZero() {
+		keyExp = keyExpiresAt.UnixNano()
+	}
+	received := ev.ReceivedAt.UnixNano()
+
+	var res store.PutResult
+	err = s.write(ctx, func(tx *groupTx) error {
+		// The claim refuses an existing id before writing anything: this
+		// write has no savepoint to roll back to.
+		var id string
+		err := tx.stmt(s.claim).QueryRow(ev.Provider, ev.IdempotencyKey, ev.ID, keyExp, received).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			var exists bool
+			if err := tx.stmt(s.exists).QueryRow(ev.ID).Scan(&exists); err != nil {
+				return unavailable("put", err)
+			}
+			if exists {
+				return fmt.Errorf("%w: an event with id %s already exists", store.ErrInvalid, ev.ID)
+			}
+			// Claimed by another event whose claim has not expired.
+			var status sql.NullString
+			if err := tx.stmt(s.dupOf).QueryRow(ev.Provider, ev.IdempotencyKey).Scan(&id, &status); err != nil {
+				return unavailable("put", err)
+			}
+			res = store.PutResult{Duplicate: true, ID: id, Status: store.Status(status.String)}
+			return nil
+		}
+		if err != nil {
+			return unavailable("put", err)
+		}
+		if _, err := tx.stmt(s.insert).Exec(ev.ID, ev.Provider, ev.Type, ev.IdempotencyKey, ev.EntityID, ev.Tenant,
+			string(store.StatusReceived), received, nanos(ev.OccurredAt), nanos(ev.UpdatedAt), nanos(ev.ExpiresAt)); err != nil {
+			return unavailable("put", err)
+		}
+		if _, err := tx.stmt(s.insertBody).Exec(blob(ev.Raw), meta, blob(ev.Normalized)); err != nil {
+			return unavailable("put", err)
+		}
+		res = store.PutResult{ID: ev.ID, Status: store.StatusReceived}
+		return nil
+	}, true)
+	if err != nil {
+		return store.PutResult{}, err
+	}
+	return res, nil
+}
+
+// Get returns the event with id, or store.ErrNotFound.
+func (s *Store) Get(ctx context.Context, id string) (store.Event, error) {
+	ev, err := scanEvent(s.get.QueryRowContext(ctx, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Event{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Event{}, unavailable("get", err)
+	}
+	return ev, nil
+}
+
+// Transition moves the event id from status from to status to and sets its
+// UpdatedAt. It returns false if the event is missing or not in from.
+func (s *Store) Transition(ctx context.Context, id string, from, to store.Status) (bool, error) {
+	var changed bool
+	err := s.write(ctx, func(tx *groupTx) error {
+		r, err := tx.stmt(s.transition).Exec(id, string(from), string(to), time.Now().UnixNano())
+		if err != nil {
+			return unavailable("transition", err)
+		}
+		n, err := r.RowsAffected()
+		if err != nil {
+			return unavailable("transition", err)
+		}
+		changed = n == 1
+		return nil
+	}, true)
+	return changed, err
+}
+
+// ListByStatus returns up to limit events in status st received before
+// receivedBefore, oldest first. st must be store.Listable.
+func (s *Store) ListByStatus(ctx context.Context, st store.Status, receivedBefore time.Time, limit int) ([]store.Event, error) {
+	if !store.Listable(st) {
+		return nil, fmt.Errorf("%w: status %q is not listable", store.ErrInvalid, st)
+	}
+	if err := checkList(limit, receivedBefore); err != nil {
+		return nil, err
+	}
+	return s.list(ctx, s.byStatus, string(st), receivedBefore.UnixNano(), limit)
+}
+
+// ListByProvider returns up to limit events of provider received in
+// [from, to), oldest first.
+func (s *Store) ListByProvider(ctx context.Context, provider string, from, to time.Time, limit int) ([]store.Event, error) {
+	if err := checkList(limit, from, to); err != nil {
+		return nil, err
+	}
+	return s.list(ctx, s.byProvider, provider, from.UnixNano(), to.UnixNano(), limit)
+}
+
+func checkList(limit int, times ...time.Time) error {
+	if limit < 1 {
+		return fmt.Errorf("%w: limit %d, want at least 1", store.ErrInvalid, limit)
+	}
+	for _, t := range times {
+		if t.IsZero() {
+			return fmt.Errorf("%w: zero time bound", store.ErrInvalid)
+		}
+		if err := store.CheckTime(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) list(ctx context.Context, stmt *sql.Stmt, args ...any) ([]store.Event, error) {
+	rows, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, unavailable("list", err)
+	}
+	defer rows.Close()
+	var out []store.Event
+	for rows.Next() {
+		ev, err := scanEvent(rows)
+		if err != nil {
+			return nil, unavailable("list", err)
+		}
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable("list", err)
+	}
+	return out, nil
+}
+
+// Purge deletes the idempotency keys that expired before now and the events
+// whose ExpiresAt is before now (with any key still naming them): the
+// embedded counterpart of DynamoDB's TTL. It deletes in small groups, so
+// writes interleave, and returns how many events it deleted.
+func (s *Store) Purge(ctx context.Context, now time.Time) (int64, error) {
+	if err := store.CheckTime(now); err != nil {
+		return 0, err
+	}
+	const batch = 500
+	cut := now.UnixNano()
+	step := func(query string) (int64, error) {
+		var n int64
+		err := s.Write(ctx, func(tx *sql.Tx) error {
+			r, err := tx.Exec(query, cut, batch)
+			if err != nil {
+				return unavailable("purge", err)
+			}
+			n, err = r.RowsAffected()
+			if err != nil {
+				return unavailable("purge", err)
+			}
+			return nil
+		})
+		return n, err
+	}
+	for {
+		n, err := step(`DELETE FROM idempotency_keys WHERE (provider, idem_key) IN
+			(SELECT provider, idem_key FROM idempotency_keys WHERE expires_at < ?1 LIMIT ?2)`)
+		if err != nil {
+			return 0, err
+		}
+		if n < batch {
+			break
+		}
+	}
+	var total int64
+	for {
+		n, err := step(`DELETE FROM events WHERE seq IN
+			(SELECT seq FROM events WHERE expires_at < ?1 LIMIT ?2)`)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if n < batch {
+			return total, nil
+		}
+	}
+}
+
+// unavailable wraps an error of the database itself.
+func unavailable(op string, err error) error {
+	return fmt.Errorf("%w: sqlite %s: %w", store.ErrUnavailable, op, err)
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+func scanEvent(r scanner) (store.Event, error) {
+	var (
+		ev                         store.Event
+		status                     string
+		received                   int64
+		occurred, updated, expires sql.NullInt64
+		meta                       sql.NullString
+		raw, normalized            []byte
+	)
+	if err := r.Scan(&ev.ID, &ev.Provider, &ev.Type, &ev.IdempotencyKey, &ev.EntityID, &ev.Tenant, &status,
+		&received, &occurred, &updated, &expires, &raw, &meta, &normalized); err != nil {
+		return store.Event{}, err
+	}
+	ev.Status = store.Status(status)
+	ev.ReceivedAt = time.Unix(0, received).UTC()
+	ev.OccurredAt = fromNanos(occurred)
+	ev.UpdatedAt = fromNanos(updated)
+	ev.ExpiresAt = fromNanos(expires)
+	if len(raw) > 0 {
+		ev.Raw = raw
+	}
+	if len(normalized) > 0 {
+		ev.Normalized = normalized
+	}
+	if meta.Valid {
+		if err := json.Unmarshal([]byte(meta.String), &ev.Meta); err != nil {
+			return store.Event{}, fmt.Errorf("event %s: meta: %w", ev.ID, err)
+		}
+	}
+	return ev, nil
+}
+
+func encodeMeta(m map[string]string) (any, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("%w: meta: %w", store.ErrInvalid, err)
+	}
+	return string(b), nil
+}
+
+// nanos stores a time as Unix nanoseconds, a zero time as NULL.
+func nanos(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, n.Int64).UTC()
+}
+
+// blob stores empty bytes as NULL.
+func blob(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
