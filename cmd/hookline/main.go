@@ -1,0 +1,49 @@
+// Command hookline is the local side of hookline: one binary that serves the
+// webhook routes on an embedded SQLite store (serve), signs and posts sample
+// deliveries (send), and writes the sample events in events/ (samples).
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `hookline receives JourneyBee, Leadron and Tomba.io webhooks.
+
+Usage:
+  hookline serve   [--addr 127.0.0.1:8080] [--data ./.hookline] [--config hookline.yaml]
+  hookline send    [--url http://127.0.0.1:8080] [--config FILE] <provider> <event>
+  hookline samples [--out events]      write the API Gateway sample events
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "hookline:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return fmt.Errorf("no command")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], os.Stdout, os.Stderr)
+	case "send":
+		return send(ctx, args[1:], os.Stdout)
+	case "samples":
+		return samplesCmd(args[1:], os.Stdout)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return nil
+	}
+	fmt.Fprint(os.Stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

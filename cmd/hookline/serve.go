@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hookline/hookline/shared/config"
+	"github.com/hookline/hookline/shared/ingest"
+	"github.com/hookline/hookline/shared/queue/embedded"
+	"github.com/hookline/hookline/shared/store/sqlite"
+	"github.com/hookline/hookline/shared/wire"
+)
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	data := fs.String("data", "./.hookline", "directory of the embedded SQLite store")
+	cfgFile := fs.String("config", "", "config file (default hookline.yaml if present, else the built-in development config)")
+	sweepEvery := fs.Duration("sweep-every", 15*time.Second, "how often to re-enqueue events stuck unqueued")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := wire.Logger(stdout)
+
+	cfg, dev, err := loadLocalConfig(ctx, *cfgFile)
+	if err != nil {
+		return err
+	}
+	if dev {
+		fmt.Fprintf(stderr, "hookline: no hookline.yaml: using the built-in development config. Development secrets:\n"+
+			"  journeybee integration UUID: %s\n  leadron signing secret:      %s\n  tomba header X-Tomba-Token:  %s\n",
+			config.DevJourneyBeeSecret, config.DevLeadronSecret, config.DevTombaToken)
+	}
+
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return err
+	}
+	st, err := sqlite.Open(filepath.Join(*data, "hookline.db"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	q, err := embedded.New(st.DB())
+	if err != nil {
+		return err
+	}
+
+	mux := http.NewServeMux()
+	for _, name := range cfg.Providers() {
+		h, err := wire.Handler(cfg, name, st, q, log)
+		if err != nil {
+			return err
+		}
+		mux.Handle("/webhooks/"+name, h)
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"ok"}`)
+	})
+
+	sweeper := &ingest.Sweeper{Store: st, Queue: q, After: cfg.Ingest.SweepAfter.D()}
+	go sweeper.Run(ctx, *sweepEvery, func(n int, err error) {
+		if err != nil {
+			log.Error("sweep", slog.String("error", err.Error()))
+			return
+		}
+		log.Info("sweep", slog.Int("requeued", n))
+	})
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	log.Info("serving", slog.String("addr", "http://"+ln.Addr().String()),
+		slog.String("data", *data), slog.Any("providers", cfg.Providers()))
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// loadLocalConfig reads --config, else ./hookline.yaml, else the built-in
+// development config (dev = true).
+func loadLocalConfig(ctx context.Context, file string) (cfg *config.Config, dev bool, err error) {
+	if file == "" {
+		if _, err := os.Stat("hookline.yaml"); err == nil {
+			file = "hookline.yaml"
+		}
+	}
+	if file == "" {
+		return config.Development(), true, nil
+	}
+	cfg, err = config.Load(ctx, file, lazyAWSResolver())
+	return cfg, false, err
+}
