@@ -16,6 +16,8 @@ const usage = `hookline receives JourneyBee, Leadron and Tomba.io webhooks.
 Usage:
   hookline serve   [--addr 127.0.0.1:8080] [--data ./.hookline] [--config hookline.yaml]
   hookline send    [--url http://127.0.0.1:8080] [--config FILE] <provider> <event>
+  hookline load    [--url URL] [--n 20000] [--concurrency 50] [--dup 0.2]
+                                       signed load with redeliveries; prints a table
   hookline samples [--out events]      write the API Gateway sample events
 `
 
@@ -38,6 +40,8 @@ func run(ctx context.Context, args []string) error {
 		return serve(ctx, args[1:], os.Stdout, os.Stderr)
 	case "send":
 		return send(ctx, args[1:], os.Stdout)
+	case "load":
+		return load(ctx, args[1:], os.Stdout)
 	case "samples":
 		return samplesCmd(args[1:], os.Stdout)
 	case "help", "-h", "--help":

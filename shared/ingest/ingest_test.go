@@ -399,3 +399,37 @@ func TestServeHTTPAdapter(t *testing.T) {
 		t.Errorf("1 MiB body: %d", resp.StatusCode)
 	}
 }
+
+// queuingStore stores and enqueues in one step, like the embedded mode.
+type queuingStore struct {
+	*memStore
+	q     *memQueue
+	calls int
+}
+
+func (s *queuingStore) PutQueued(ctx context.Context, ev store.Event, exp time.Time) (store.PutResult, error) {
+	s.calls++
+	ev.Status = store.StatusQueued
+	res, err := s.Put(ctx, ev, exp)
+	if err == nil && !res.Duplicate {
+		res.Status = store.StatusQueued
+		_ = s.q.Enqueue(ctx, ev.ID, ev.Type)
+	}
+	return res, err
+}
+
+func TestQueuingStoreIsOneStep(t *testing.T) {
+	r := newRig(t)
+	qs := &queuingStore{memStore: r.st, q: r.q}
+	r.h.Store = qs
+	r.h.Queue = &memQueue{down: true} // never used for a new event
+	for i, want := range []string{"accepted", "duplicate"} {
+		resp := r.h.Handle(context.Background(), signed(leadBody))
+		if a := decode(t, resp); resp.Status != 200 || a.Status != want {
+			t.Fatalf("delivery %d: %d %+v", i+1, resp.Status, a)
+		}
+	}
+	if qs.calls != 2 || len(r.q.sent()) != 1 || r.st.all()[0].Status != store.StatusQueued {
+		t.Fatalf("PutQueued calls %d, enqueued %v, status %s", qs.calls, r.q.sent(), r.st.all()[0].Status)
+	}
+}
