@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/shared/config"
+	"github.com/hookline/hookline/shared/deliver"
 	"github.com/hookline/hookline/shared/ingest"
 	"github.com/hookline/hookline/shared/queue/embedded"
 	"github.com/hookline/hookline/shared/store/sqlite"
@@ -66,6 +67,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"status":"ok"}`)
 	})
+
+	// The processor runs in-process on the embedded queue; it is stopped
+	// (after the messages in hand) before the store closes.
+	proc, err := deliver.NewProcessor(cfg, st, deliver.DefaultBuilders(log, deliver.NewHTTPClient()), log)
+	if err != nil {
+		return err
+	}
+	runner := &deliver.Runner{Queue: q, Processor: proc, Workers: cfg.Processor.Workers, Visibility: proc.Lease(), Log: log}
+	runCtx, stopRunner := context.WithCancel(ctx)
+	runnerDone := make(chan struct{})
+	go func() { defer close(runnerDone); runner.Run(runCtx) }()
+	defer func() { stopRunner(); <-runnerDone }()
 
 	sweeper := &ingest.Sweeper{Store: st, Queue: q, After: cfg.Ingest.SweepAfter.D()}
 	go sweeper.Run(ctx, *sweepEvery, func(n int, err error) {

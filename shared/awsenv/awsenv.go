@@ -16,11 +16,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/hookline/hookline/shared/config"
 	"github.com/hookline/hookline/shared/config/awsref"
+	"github.com/hookline/hookline/shared/deliver"
 	"github.com/hookline/hookline/shared/ingest"
+	"github.com/hookline/hookline/shared/metrics"
 	"github.com/hookline/hookline/shared/queue/sqs"
 	"github.com/hookline/hookline/shared/store/dynamo"
 	"github.com/hookline/hookline/shared/wire"
@@ -93,6 +96,9 @@ func IngestHandler(ctx context.Context, provider string) (*ingest.Handler, error
 	if err != nil {
 		return nil, fmt.Errorf("awsenv: %w", err)
 	}
+	// One CloudWatch EMF line per delivery on stdout: the metrics the
+	// template's alarms and dashboard use, without an API call.
+	h.Observe = metrics.IngestObserver(os.Stdout)
 	return h, nil
 }
 
@@ -103,6 +109,28 @@ func Sweeper(ctx context.Context) (*ingest.Sweeper, *slog.Logger, error) {
 		return nil, nil, err
 	}
 	return &ingest.Sweeper{Store: env.Store, Queue: env.Queue, After: env.Config.Ingest.SweepAfter.D()}, env.Log, nil
+}
+
+// Processor builds the processor function's handler: every configured
+// destination (http and log as deliver.DefaultBuilders builds them,
+// eventbridge and sqs through clients built once here), the DynamoDB store,
+// and the SQS queue whose messages it hides while their destinations back
+// off.
+func Processor(ctx context.Context) (*deliver.SQSHandler, error) {
+	env, err := Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	builders := deliver.DefaultBuilders(env.Log, deliver.NewHTTPClient())
+	eb := eventbridge.NewFromConfig(env.AWS)
+	sq := awssqs.NewFromConfig(env.AWS)
+	builders["eventbridge"] = func(d config.Destination) (deliver.Destination, error) { return deliver.NewEventBridge(eb, d), nil }
+	builders["sqs"] = func(d config.Destination) (deliver.Destination, error) { return deliver.NewSQS(sq, d), nil }
+	p, err := deliver.NewProcessor(env.Config, env.Store, builders, env.Log)
+	if err != nil {
+		return nil, fmt.Errorf("awsenv: %w", err)
+	}
+	return &deliver.SQSHandler{Processor: p, Queue: env.Queue, Log: env.Log}, nil
 }
 
 // Fatal logs a cold-start failure as one JSON line (no secret can be in

@@ -168,3 +168,59 @@ func TestConfigFromSSMWithSecretsManagerReference(t *testing.T) {
 		t.Fatalf("journeybee without a secret: %v", err)
 	}
 }
+
+// TestProcessorDeliversFromSQS runs one sample through the ingest function
+// and then the processor function, both built by awsenv as at cold start:
+// the development config's log destination gets it, the event is delivered.
+func TestProcessorDeliversFromSQS(t *testing.T) {
+	table, queueURL := awsStandIns(t)
+	cfgFile := filepath.Join(t.TempDir(), "hookline.yaml")
+	if err := os.WriteFile(cfgFile, []byte(config.DevelopmentYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(awsenv.EnvConfig, cfgFile)
+	t.Setenv(awsenv.EnvTable, table)
+	t.Setenv(awsenv.EnvQueueURL, queueURL)
+	ctx := context.Background()
+
+	in, err := awsenv.IngestHandler(ctx, "leadron")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join("..", "..", "events", "leadron", "lead.created.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(data, &req); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := in.HandleAPIGateway(ctx, req); err != nil || out.StatusCode != 200 {
+		t.Fatalf("ingest: %d %s %v", out.StatusCode, out.Body, err)
+	}
+	msgs, err := sqsq.New(queuetest.SQSClient(t), queueURL).ReceiveWait(ctx, 10, 30e9, 5e9)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("receive: %v, %v; want one message", msgs, err)
+	}
+	m := msgs[0]
+
+	h, err := awsenv.Processor(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{
+		MessageId: "m-1", ReceiptHandle: m.Receipt, Body: m.EventID,
+		Attributes: map[string]string{"ApproximateReceiveCount": "1"},
+	}}})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("processor: %+v, %v; want no failures", resp, err)
+	}
+	env, err := awsenv.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := env.Store.Get(ctx, m.EventID)
+	if err != nil || ev.Status != store.StatusDelivered || len(ev.Deliveries) != 1 || !ev.Deliveries[0].Delivered() {
+		t.Fatalf("event after processing: %q %+v %v; want delivered to log", ev.Status, ev.Deliveries, err)
+	}
+}

@@ -29,6 +29,7 @@ type Config struct {
 	Sources      Sources       `yaml:"sources"`
 	Destinations []Destination `yaml:"destinations"`
 	Ingest       Ingest        `yaml:"ingest"`
+	Processor    Processor     `yaml:"processor"`
 }
 
 // Sources holds one entry per provider. A provider with no secrets is not
@@ -69,6 +70,19 @@ type Ingest struct {
 	SweepAfter Duration `yaml:"sweep_after"`
 }
 
+// Processor tunes delivery: the processor Lambda and the one in hookline serve.
+type Processor struct {
+	// BackoffBase and BackoffCap shape the wait after a transient failure:
+	// after attempt n, a random time up to min(BackoffCap, BackoffBase·2^(n-1))
+	// (exponential backoff with full jitter), or longer when the destination
+	// asks with Retry-After. Defaults 5s and 1h; the cap is at most 12h (the
+	// longest an SQS message can stay hidden).
+	BackoffBase Duration `yaml:"backoff_base"`
+	BackoffCap  Duration `yaml:"backoff_cap"`
+	// Workers is how many events hookline serve delivers at once. Default 16.
+	Workers int `yaml:"workers"`
+}
+
 // Destination is where matching events are forwarded (see DESIGN.md).
 type Destination struct {
 	Name        string            `yaml:"name"`
@@ -94,6 +108,10 @@ const (
 	DefaultTombaHeader       = "X-Tomba-Token"
 	DefaultHTTPTimeout       = 10 * time.Second
 	DefaultMaxAttempts       = 10
+	DefaultBackoffBase       = 5 * time.Second
+	DefaultBackoffCap        = time.Hour
+	MaxBackoffCap            = 12 * time.Hour
+	DefaultWorkers           = 16
 )
 
 // Duration is a time.Duration written as "90s", "7d" or "168h" in YAML.
@@ -280,6 +298,23 @@ func (c *Config) normalize() error {
 	}
 	if in.SweepAfter == 0 {
 		in.SweepAfter = Duration(DefaultSweepAfter)
+	}
+
+	p := &c.Processor
+	if p.BackoffBase == 0 {
+		p.BackoffBase = Duration(DefaultBackoffBase)
+	}
+	if p.BackoffCap == 0 {
+		p.BackoffCap = Duration(max(DefaultBackoffCap, p.BackoffBase.D()))
+	}
+	if p.BackoffCap < p.BackoffBase || p.BackoffCap.D() > MaxBackoffCap {
+		return errors.New("processor.backoff_cap must be at least processor.backoff_base and at most 12h")
+	}
+	if p.Workers == 0 {
+		p.Workers = DefaultWorkers
+	}
+	if p.Workers < 1 || p.Workers > 1024 {
+		return errors.New("processor.workers must be between 1 and 1024")
 	}
 
 	seen := map[string]bool{}

@@ -90,6 +90,9 @@ func TestParseRejects(t *testing.T) {
 		{"sqs no url", base + "destinations: [{name: a, type: sqs}]\n", "queue_url"},
 		{"bad tomba header", "sources:\n  tomba: { header: 'X Bad', secrets: [t] }\n", "header name"},
 		{"unknown key", base + "ingest: { max_body: 3 }\n", "max_body"},
+		{"backoff cap below base", base + "processor: { backoff_base: 10s, backoff_cap: 5s }\n", "backoff_cap"},
+		{"backoff cap over 12h", base + "processor: { backoff_cap: 13h }\n", "backoff_cap"},
+		{"negative workers", base + "processor: { workers: -1 }\n", "workers"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -124,6 +127,27 @@ func TestResolvedValuesKeepTheirText(t *testing.T) {
 		}
 		if c.Sources.Leadron.Secrets[0] != v {
 			t.Errorf("secret %q came back as %q", v, c.Sources.Leadron.Secrets[0])
+		}
+	}
+}
+
+func TestProcessorDefaults(t *testing.T) {
+	for _, c := range []struct {
+		doc       string
+		base, cap time.Duration
+		workers   int
+	}{
+		{"", DefaultBackoffBase, DefaultBackoffCap, DefaultWorkers},
+		{"processor: { backoff_base: 100ms, backoff_cap: 2s, workers: 4 }\n", 100 * time.Millisecond, 2 * time.Second, 4},
+		{"processor: { backoff_base: 2h }\n", 2 * time.Hour, 2 * time.Hour, DefaultWorkers},
+	} {
+		cfg, err := Parse(context.Background(), []byte("sources:\n  leadron: { secrets: [s] }\n"+c.doc), env(nil), nil)
+		if err != nil {
+			t.Fatalf("%q: %v", c.doc, err)
+		}
+		p := cfg.Processor
+		if p.BackoffBase.D() != c.base || p.BackoffCap.D() != c.cap || p.Workers != c.workers {
+			t.Errorf("%q: processor = %+v, want base %v, cap %v, workers %d", c.doc, p, c.base, c.cap, c.workers)
 		}
 	}
 }

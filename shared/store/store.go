@@ -15,6 +15,8 @@
 //	Transition(ctx, id string, from, to Status) (bool, error) // false if not in from
 //	ListByStatus(ctx, s Status, receivedBefore time.Time, limit int) ([]Event, error)
 //	ListByProvider(ctx, provider string, from, to time.Time, limit int) ([]Event, error)
+//	SaveDeliveries(ctx, id string, version int64, ds []Delivery, s Status) (bool, error)
+//	    // false if the event is missing or its Version is no longer version
 //
 // Any failure of the backend itself (connection refused, timeout, throttling,
 // a closed database) wraps ErrUnavailable so the HTTP layer answers 503 and
@@ -41,10 +43,38 @@
 //     eventually consistent: a list may miss an event written a moment ago,
 //     so fewer than limit events does not prove there are no more.
 //   - Times come back in UTC, to the nanosecond; a zero time stays zero.
-//     Empty Raw, Normalized and Meta come back nil.
+//     Empty Raw, Normalized, Meta and Deliveries come back nil.
+//
+// # Delivery state and versions
+//
+// The processor keeps each destination's delivery state with the event
+// (Event.Deliveries) and updates it with an optimistic lock, so that two
+// processors handling the same event at once (SQS delivers at least once;
+// the sweeper may enqueue an event twice) never overwrite each other's
+// record:
+//
+//   - Every event has a Version. Put stores Version 0 and no Deliveries,
+//     whatever ev says (like Status).
+//   - SaveDeliveries(ctx, id, version, ds, s) replaces the event's whole
+//     Deliveries with ds, sets its Status to s (an empty s keeps the status),
+//     sets UpdatedAt to the store's clock and increments Version, all in one
+//     conditional write that succeeds only if the event's Version is still
+//     version. It returns false, and writes nothing, if the event is missing
+//     or its Version moved: the caller reloads, merges its own results into
+//     what it finds, and tries again. Nothing else changes.
+//   - Transition increments Version too, so a SaveDeliveries based on a read
+//     from before a status change (a replay, say) is refused and redone.
+//   - SaveDeliveries refuses, with ErrInvalid and before writing anything, a
+//     Status that is not one of the four, and deliveries that fail
+//     ValidateDeliveries or encode to more than MaxDeliveriesBytes. It does not check the move between statuses: the
+//     version check is the guard. The processor moves received or queued to
+//     delivered or failed; a replay may move an event back to queued.
+//   - Deliveries come back in the order saved, times in UTC to the
+//     nanosecond; an empty ds is stored as none (Get gives nil).
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -79,7 +109,34 @@ type Event struct {
 	Status         Status
 	UpdatedAt      time.Time
 	ExpiresAt      time.Time // retention: the event may be deleted after this
+
+	// Version counts the event's updates (Transition, SaveDeliveries); Put
+	// stores 0. SaveDeliveries writes only if it is unchanged since the read.
+	Version int64
+	// Deliveries is the delivery state of each destination the event was
+	// routed to, in the order the processor saved it.
+	Deliveries []Delivery
 }
+
+// Delivery is one destination's delivery state for one event. A delivery
+// is settled when DeliveredAt or FailedAt is set, and pending otherwise.
+type Delivery struct {
+	Destination    string    `json:"destination"` // the configured destination name
+	Attempts       int       `json:"attempts"`    // attempts made so far
+	LastStatusCode int       `json:"last_status_code,omitzero"`
+	LastClass      string    `json:"last_class,omitzero"` // the last failure's error class; empty after a success
+	LastAttemptAt  time.Time `json:"last_attempt_at,omitzero"`
+	NextAttemptAt  time.Time `json:"next_attempt_at,omitzero"` // when a pending delivery is due again
+	DeliveredAt    time.Time `json:"delivered_at,omitzero"`    // set once an attempt succeeded
+	FailedAt       time.Time `json:"failed_at,omitzero"`       // set once the processor gave up
+}
+
+// Delivered reports whether an attempt succeeded.
+func (d Delivery) Delivered() bool { return !d.DeliveredAt.IsZero() }
+
+// Settled reports whether the delivery needs no more attempts: it succeeded
+// or the processor gave up.
+func (d Delivery) Settled() bool { return !d.DeliveredAt.IsZero() || !d.FailedAt.IsZero() }
 
 // PutResult says what Put did.
 type PutResult struct {
@@ -173,4 +230,106 @@ func CheckTime(t time.Time) error {
 // with ListByProvider.
 func Listable(s Status) bool {
 	return s == StatusReceived || s == StatusQueued || s == StatusFailed
+}
+
+// Limits of the delivery state, so that it always fits beside a full event
+// in one DynamoDB item (see store/dynamo).
+const (
+	// MaxDeliveries bounds how many destinations one event records.
+	MaxDeliveries = 64
+	// MaxDestinationLen bounds Delivery.Destination, and MaxClassLen
+	// Delivery.LastClass, in bytes.
+	MaxDestinationLen = 128
+	MaxClassLen       = 64
+	// MaxDeliveriesBytes bounds the encoded delivery state
+	// (MarshalDeliveries): about a hundred destinations of typical names.
+	MaxDeliveriesBytes = 32 << 10
+)
+
+// Valid reports whether s is one of the four statuses.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusReceived, StatusQueued, StatusDelivered, StatusFailed:
+		return true
+	}
+	return false
+}
+
+// ValidateDeliveries reports whether ds can be saved: at most MaxDeliveries
+// entries, each with a non-empty, unique Destination of at most
+// MaxDestinationLen bytes, a LastClass of at most MaxClassLen bytes, both
+// UTF-8, Attempts and LastStatusCode not negative, and every non-zero time
+// in range (CheckTime). The error wraps ErrInvalid.
+func ValidateDeliveries(ds []Delivery) error {
+	if len(ds) > MaxDeliveries {
+		return fmt.Errorf("%w: %d deliveries, over %d", ErrInvalid, len(ds), MaxDeliveries)
+	}
+	seen := make(map[string]bool, len(ds))
+	for i, d := range ds {
+		switch {
+		case d.Destination == "" || len(d.Destination) > MaxDestinationLen || !utf8.ValidString(d.Destination):
+			return fmt.Errorf("%w: delivery %d: Destination must be 1 to %d bytes of UTF-8", ErrInvalid, i, MaxDestinationLen)
+		case seen[d.Destination]:
+			return fmt.Errorf("%w: delivery %d: destination %q listed twice", ErrInvalid, i, d.Destination)
+		case len(d.LastClass) > MaxClassLen || !utf8.ValidString(d.LastClass):
+			return fmt.Errorf("%w: delivery %d: LastClass must be at most %d bytes of UTF-8", ErrInvalid, i, MaxClassLen)
+		case d.Attempts < 0 || d.LastStatusCode < 0:
+			return fmt.Errorf("%w: delivery %d: negative Attempts or LastStatusCode", ErrInvalid, i)
+		}
+		seen[d.Destination] = true
+		for _, t := range []time.Time{d.LastAttemptAt, d.NextAttemptAt, d.DeliveredAt, d.FailedAt} {
+			if err := CheckTime(t); err != nil {
+				return fmt.Errorf("delivery %d: %w", i, err)
+			}
+		}
+	}
+	return nil
+}
+
+// MarshalDeliveries encodes ds as the adapters store it: a JSON array of
+// objects (the Delivery field tags), times in UTC, zero times left out;
+// nil for an empty ds. It refuses, with ErrInvalid, an encoding over
+// MaxDeliveriesBytes; it does not otherwise validate.
+func MarshalDeliveries(ds []Delivery) ([]byte, error) {
+	if len(ds) == 0 {
+		return nil, nil
+	}
+	utc := make([]Delivery, len(ds))
+	for i, d := range ds {
+		d.LastAttemptAt, d.NextAttemptAt = d.LastAttemptAt.UTC(), d.NextAttemptAt.UTC()
+		d.DeliveredAt, d.FailedAt = d.DeliveredAt.UTC(), d.FailedAt.UTC()
+		utc[i] = d
+	}
+	b, err := json.Marshal(utc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: deliveries: %w", ErrInvalid, err)
+	}
+	if len(b) > MaxDeliveriesBytes {
+		return nil, fmt.Errorf("%w: deliveries encode to %d bytes, over %d", ErrInvalid, len(b), MaxDeliveriesBytes)
+	}
+	return b, nil
+}
+
+// UnmarshalDeliveries decodes what MarshalDeliveries encoded: nil for empty
+// input, times in UTC.
+func UnmarshalDeliveries(b []byte) ([]Delivery, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	var ds []Delivery
+	if err := json.Unmarshal(b, &ds); err != nil {
+		return nil, fmt.Errorf("deliveries: %w", err)
+	}
+	for i := range ds {
+		d := &ds[i]
+		for _, t := range []*time.Time{&d.LastAttemptAt, &d.NextAttemptAt, &d.DeliveredAt, &d.FailedAt} {
+			if !t.IsZero() {
+				*t = t.UTC()
+			}
+		}
+	}
+	if len(ds) == 0 {
+		return nil, nil
+	}
+	return ds, nil
 }

@@ -25,6 +25,9 @@
 //	raw_gz, normalized_gz                                     B  instead of raw/normalized, gzipped, only
 //	                                                             for an event that would not fit otherwise
 //	meta        S  JSON object (absent when empty)
+//	version     N  the optimistic lock: 0 at Put, +1 on every Transition and
+//	               SaveDeliveries (absent on items written before it existed: 0)
+//	deliveries  S  the delivery state, store.MarshalDeliveries JSON (absent: none)
 //	ttl         N  ExpiresAt in Unix seconds, rounded up: retention (absent: kept)
 //	by_status_pk    S  "<status>#<shard>", only while the status is received,
 //	                   queued or failed: the by_status index is sparse, a
@@ -58,12 +61,19 @@
 // by a concurrent one on the same key (TransactionConflict) is retried after
 // a short backoff: the retry then sees the winner's claim.
 //
-// # Transition
+// # Transition and SaveDeliveries
 //
-// One UpdateItem of the event item on the condition #status = :from (false
-// when it fails, which also covers a missing event: the condition never
-// creates one). It sets status, updated_at and by_status_pk, or removes
-// by_status_pk when the new status is delivered.
+// Transition is one UpdateItem of the event item on the condition
+// #status = :from (false when it fails, which also covers a missing event:
+// the condition never creates one). It sets status, updated_at and
+// by_status_pk, or removes by_status_pk when the new status is delivered,
+// and adds 1 to version.
+//
+// SaveDeliveries is one UpdateItem on the condition that the item exists and
+// its version is the caller's (a missing version counts as 0). It sets
+// deliveries (or removes it when there are none), updated_at and, when a
+// status is given, status and by_status_pk as Transition does, and adds 1 to
+// version.
 //
 // # Lists
 //
@@ -75,11 +85,15 @@
 //
 // # Item size
 //
-// A DynamoDB item holds at most 400 KB. A 256 KiB body (the ingest limit)
-// fits with up to about 140 KiB of Normalized and Meta. A bigger event is
-// stored with Raw and Normalized gzipped where that makes them smaller (JSON
-// shrinks several times); one that still does not fit is refused with
-// ErrTooLarge (it wraps store.ErrInvalid), before anything is written.
+// A DynamoDB item holds at most 400 KB. Put keeps store.MaxDeliveriesBytes
+// (32 KiB) of it free for the delivery state, so SaveDeliveries always fits.
+// A 256 KiB body (the ingest limit) fits with up to about 110 KiB of
+// Normalized and Meta. A bigger event is stored with Raw and Normalized
+// gzipped where that makes them smaller (JSON shrinks several times); one
+// that still does not fit is refused with ErrTooLarge (it wraps
+// store.ErrInvalid), before anything is written. Should an update still
+// exceed the limit (an item written before the reserve existed), DynamoDB
+// refuses it and SaveDeliveries returns ErrTooLarge.
 //
 // # Errors
 //
@@ -108,6 +122,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/hookline/hookline/shared/store"
 )
@@ -137,6 +152,8 @@ const (
 	attrByStatusPK   = "by_status_pk"
 	attrByProviderPK = "by_provider_pk"
 	attrReceivedSK   = "received_sk"
+	attrVersion      = "version"
+	attrDeliveries   = "deliveries"
 
 	// IndexByStatus and IndexByProvider are the table's two global
 	// secondary indexes.
@@ -153,6 +170,8 @@ const (
 	// little under it.
 	MaxItemSize = 400 * 1024
 	itemMargin  = 1024
+	// deliveriesReserve is the room Put leaves for the delivery state.
+	deliveriesReserve = store.MaxDeliveriesBytes + len(attrDeliveries)
 
 	// conflictRetries bounds the retries of a transaction cancelled by a
 	// concurrent one.
@@ -346,12 +365,14 @@ func (s *Store) Transition(ctx context.Context, id string, from, to store.Status
 	} else {
 		update += " REMOVE " + attrByStatusPK
 	}
+	update += " ADD #v :one"
+	values[":one"] = num(1)
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
 		Key:                       eventKey(id),
 		ConditionExpression:       aws.String("#s = :from"),
 		UpdateExpression:          &update,
-		ExpressionAttributeNames:  map[string]string{"#s": attrStatus},
+		ExpressionAttributeNames:  map[string]string{"#s": attrStatus, "#v": attrVersion},
 		ExpressionAttributeValues: values,
 	})
 	var ccf *types.ConditionalCheckFailedException
@@ -363,6 +384,87 @@ func (s *Store) Transition(ctx context.Context, id string, from, to store.Status
 	default:
 		return false, unavailable("transition", err)
 	}
+}
+
+// SaveDeliveries replaces the delivery state of the event id, sets its
+// status (an empty st keeps it) and UpdatedAt, and adds 1 to its Version, on
+// the condition that the Version is still version (see the package doc and
+// package store). It returns false if the event is missing or its Version
+// moved.
+func (s *Store) SaveDeliveries(ctx context.Context, id string, version int64, ds []store.Delivery, st store.Status) (bool, error) {
+	if st != "" && !st.Valid() {
+		return false, fmt.Errorf("%w: status %q", store.ErrInvalid, st)
+	}
+	if err := store.ValidateDeliveries(ds); err != nil {
+		return false, err
+	}
+	b, err := store.MarshalDeliveries(ds)
+	if err != nil {
+		return false, err
+	}
+	if id == "" || !utf8.ValidString(id) {
+		return false, nil // no such event
+	}
+	names := map[string]string{"#v": attrVersion, "#d": attrDeliveries}
+	values := map[string]types.AttributeValue{
+		":v":   num(version),
+		":one": num(1),
+		":now": num(time.Now().UnixNano()),
+	}
+	set := []string{attrUpdatedAt + " = :now"}
+	var remove []string
+	if b != nil {
+		set = append(set, "#d = :d")
+		values[":d"] = str(string(b))
+	} else {
+		remove = append(remove, "#d")
+	}
+	if st != "" {
+		names["#s"] = attrStatus
+		values[":st"] = str(string(st))
+		set = append(set, "#s = :st")
+		if store.Listable(st) {
+			set = append(set, attrByStatusPK+" = :bs")
+			values[":bs"] = str(shardKey(string(st), id))
+		} else {
+			remove = append(remove, attrByStatusPK)
+		}
+	}
+	update := "SET " + strings.Join(set, ", ") + " ADD #v :one"
+	if len(remove) > 0 {
+		update += " REMOVE " + strings.Join(remove, ", ")
+	}
+	cond := "attribute_exists(pk) AND #v = :v"
+	if version == 0 {
+		cond = "attribute_exists(pk) AND (attribute_not_exists(#v) OR #v = :v)"
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       eventKey(id),
+		ConditionExpression:       &cond,
+		UpdateExpression:          &update,
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &ccf):
+		return false, nil
+	case itemTooLarge(err):
+		return false, fmt.Errorf("%w: event %s with its delivery state", ErrTooLarge, id)
+	default:
+		return false, unavailable("save deliveries", err)
+	}
+}
+
+// itemTooLarge reports DynamoDB's refusal of an update that would make the
+// item exceed its size limit.
+func itemTooLarge(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "ValidationException" &&
+		strings.Contains(strings.ToLower(api.ErrorMessage()), "item size")
 }
 
 // ListByStatus returns up to limit events in status st received before
@@ -597,6 +699,7 @@ func eventItem(ev store.Event) (map[string]types.AttributeValue, error) {
 		attrByStatusPK:   str(shardKey(string(store.StatusReceived), ev.ID)),
 		attrByProviderPK: str(shardKey(ev.Provider, ev.ID)),
 		attrReceivedSK:   str(sortTime(ev.ReceivedAt) + "#" + ev.ID),
+		attrVersion:      num(0),
 	}
 	for name, t := range map[string]time.Time{attrOccurredAt: ev.OccurredAt, attrUpdatedAt: ev.UpdatedAt, attrExpiresAt: ev.ExpiresAt} {
 		if !t.IsZero() {
@@ -619,7 +722,7 @@ func eventItem(ev store.Event) (map[string]types.AttributeValue, error) {
 	if len(ev.Normalized) > 0 {
 		item[attrNormalized] = &types.AttributeValueMemberB{Value: ev.Normalized}
 	}
-	if itemSize(item) <= MaxItemSize-itemMargin {
+	if itemSize(item) <= MaxItemSize-itemMargin-deliveriesReserve {
 		return item, nil
 	}
 	for _, a := range []struct{ plain, gz string }{{attrRaw, attrRawGz}, {attrNormalized, attrNormalizedGz}} {
@@ -636,7 +739,7 @@ func eventItem(ev store.Event) (map[string]types.AttributeValue, error) {
 			item[a.gz] = &types.AttributeValueMemberB{Value: z}
 		}
 	}
-	if n := itemSize(item); n > MaxItemSize-itemMargin {
+	if n := itemSize(item); n > MaxItemSize-itemMargin-deliveriesReserve {
 		return nil, fmt.Errorf("%w: event %s is %d bytes compressed", ErrTooLarge, ev.ID, n)
 	}
 	return item, nil
@@ -702,11 +805,15 @@ func decodeEvent(item map[string]types.AttributeValue) (store.Event, error) {
 		ExpiresAt:      d.time(attrExpiresAt),
 		Raw:            d.bytes(attrRaw, attrRawGz),
 		Normalized:     d.bytes(attrNormalized, attrNormalizedGz),
+		Version:        d.int(attrVersion),
 	}
 	if m := d.str(attrMeta); m != "" && d.err == nil {
 		if err := json.Unmarshal([]byte(m), &ev.Meta); err != nil {
 			d.err = fmt.Errorf("%s: %w", attrMeta, err)
 		}
+	}
+	if ds := d.str(attrDeliveries); ds != "" && d.err == nil {
+		ev.Deliveries, d.err = store.UnmarshalDeliveries([]byte(ds))
 	}
 	if d.err != nil {
 		return store.Event{}, fmt.Errorf("dynamo: event item %s: %w", ev.ID, d.err)
@@ -729,6 +836,23 @@ func (d *decoder) str(name string) string {
 	default:
 		d.fail(name, v)
 		return ""
+	}
+}
+
+// int reads a number attribute; absent is 0.
+func (d *decoder) int(name string) int64 {
+	switch v := d.item[name].(type) {
+	case nil:
+		return 0
+	case *types.AttributeValueMemberN:
+		n, err := strconv.ParseInt(v.Value, 10, 64)
+		if err != nil {
+			d.fail(name, v)
+		}
+		return n
+	default:
+		d.fail(name, v)
+		return 0
 	}
 }
 

@@ -374,3 +374,76 @@ func TestListByStatusSkipsStaleIndex(t *testing.T) {
 		t.Fatalf("ListByStatus(received) = %v, want only %s", ids, fresh.ID)
 	}
 }
+
+// TestDeliveriesLayout checks the version and deliveries attributes, an
+// item written before they existed, and an update DynamoDB refuses as too
+// large.
+func TestDeliveriesLayout(t *testing.T) {
+	client, table := newTable(t)
+	s := dynamo.New(client, table)
+	ctx := t.Context()
+	at := time.Now().UTC()
+	ev := storetest.NewEvent("leadron", "evt_deliveries_layout", at)
+	if _, err := s.Put(ctx, ev, at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	item := getItem(t, client, table, "EVT#"+ev.ID, "EVT")
+	if attrN(item, "version") != "0" || item["deliveries"] != nil {
+		t.Fatalf("new item: version %v, deliveries %v; want 0 and none", item["version"], item["deliveries"])
+	}
+
+	// An item from before the version attribute counts as version 0.
+	if _, err := client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        &table,
+		Key:              map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "EVT#" + ev.ID}, "sk": &types.AttributeValueMemberS{Value: "EVT"}},
+		UpdateExpression: aws.String("REMOVE version"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(ctx, ev.ID); err != nil || got.Version != 0 {
+		t.Fatalf("legacy Get = Version %d, %v; want 0", got.Version, err)
+	}
+	ds := storetest.NewDeliveries(at, "crm", "log")
+	if ok, err := s.SaveDeliveries(ctx, ev.ID, 1, ds, ""); ok || err != nil {
+		t.Fatalf("SaveDeliveries(v1) of a legacy item = %v, %v; want false", ok, err)
+	}
+	if ok, err := s.SaveDeliveries(ctx, ev.ID, 0, ds, store.StatusDelivered); !ok || err != nil {
+		t.Fatalf("SaveDeliveries(v0) of a legacy item = %v, %v; want true", ok, err)
+	}
+	item = getItem(t, client, table, "EVT#"+ev.ID, "EVT")
+	if attrN(item, "version") != "1" || !strings.HasPrefix(attrS(item, "deliveries"), `[{"destination":"crm"`) || item["by_status_pk"] != nil {
+		t.Fatalf("after save: version %v, deliveries %v, by_status_pk %v", item["version"], item["deliveries"], item["by_status_pk"])
+	}
+	if ok, err := s.SaveDeliveries(ctx, ev.ID, 1, nil, ""); !ok || err != nil {
+		t.Fatalf("SaveDeliveries(v1, none) = %v, %v", ok, err)
+	}
+	if item = getItem(t, client, table, "EVT#"+ev.ID, "EVT"); item["deliveries"] != nil {
+		t.Fatalf("no deliveries saved, attribute still %v", item["deliveries"])
+	}
+
+	// A full item that used up the reserve (as one written before it could
+	// have): DynamoDB refuses the update, reported as ErrTooLarge.
+	big := storetest.NewEvent("tomba", "sha256:full_item", at)
+	big.Raw = randomBytes(storetest.MaxBody)
+	big.Normalized = randomBytes(100 << 10)
+	if _, err := s.Put(ctx, big, at.Add(time.Hour)); err != nil {
+		t.Fatalf("Put(big) = %v", err)
+	}
+	if _, err := client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &table,
+		Key:                       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "EVT#" + big.ID}, "sk": &types.AttributeValueMemberS{Value: "EVT"}},
+		UpdateExpression:          aws.String("SET filler = :f"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":f": &types.AttributeValueMemberB{Value: randomBytes(40 << 10)}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	many := make([]store.Delivery, 60)
+	for i := range many {
+		many[i] = store.Delivery{Destination: fmt.Sprintf("destination-with-a-long-name-%03d", i), Attempts: 3,
+			LastStatusCode: 503, LastClass: "http_503", LastAttemptAt: at, NextAttemptAt: at.Add(time.Minute)}
+	}
+	ok, err := s.SaveDeliveries(ctx, big.ID, 0, many, "")
+	if ok || !errors.Is(err, dynamo.ErrTooLarge) || errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("SaveDeliveries on a full item = %v, %v; want ErrTooLarge", ok, err)
+	}
+}

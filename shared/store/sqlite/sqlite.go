@@ -10,10 +10,10 @@
 //
 // # Group commit
 //
-// Every write (Put, Transition, and the caller's own through Write) goes to
-// one writer goroutine. It takes every write waiting at that moment (up to
-// 256), runs each in its own savepoint of one transaction, and commits once:
-// one fsync for the whole group. Each caller is answered only after that
+// Every write (Put, Transition, SaveDeliveries, and the caller's own through
+// Write) goes to one writer goroutine. It takes every write waiting at that
+// moment (up to 256), runs each in its own savepoint of one transaction, and
+// commits once: one fsync for the whole group. Each caller is answered only after that
 // commit, so the durability guarantee is per write, exactly as with one
 // transaction per write; a write that fails rolls back to its savepoint
 // without touching the others, and a failed commit fails them all. Alone, a
@@ -35,6 +35,9 @@
 //	    nanoseconds, zero as NULL. Indexes: (status, received_at, id) for
 //	    the open statuses only (delivered is not indexed), (provider,
 //	    received_at, id), and expires_at for Purge.
+//	    Migration 2 adds version (the optimistic lock, 0 for a new event)
+//	    and deliveries (store.MarshalDeliveries JSON, NULL when none): small,
+//	    so they live in the events row that every status change rewrites.
 //	event_bodies(seq) → raw, meta (a JSON object), normalized: apart, so
 //	    that a status change rewrites a small row, not a 256 KiB one
 //	    (SQLite rewrites a whole row, overflow pages included, when its
@@ -65,8 +68,8 @@ type Store struct {
 	w *sql.DB // one connection: every write, serialized by the writer goroutine
 	r *sql.DB // read-only connections for Get and the lists
 
-	exists, claim, dupOf, insert, insertBody, transition *sql.Stmt // on w
-	get, byStatus, byProvider                            *sql.Stmt // on r
+	exists, claim, dupOf, insert, insertBody, transition, saveDeliveries *sql.Stmt // on w
+	get, byStatus, byProvider                                            *sql.Stmt // on r
 
 	writes chan *write
 	mu     sync.RWMutex // guards closed against sends on writes
@@ -124,10 +127,13 @@ var migrations = []string{
 	) WITHOUT ROWID;
 	CREATE INDEX idempotency_keys_event ON idempotency_keys (event_id);
 	CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);`,
+	`ALTER TABLE events ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE events ADD COLUMN deliveries TEXT;`,
 }
 
 const eventColumns = `e.id, e.provider, e.type, e.idempotency_key, e.entity_id, e.tenant, e.status,
-	e.received_at, e.occurred_at, e.updated_at, e.expires_at, b.raw, b.meta, b.normalized`
+	e.received_at, e.occurred_at, e.updated_at, e.expires_at, b.raw, b.meta, b.normalized,
+	e.version, e.deliveries`
 
 // The statements. claimSQL claims the key (?1, ?2) for the event ?3 unless
 // an event ?3 exists already; ?5 is the new event's receive time: an existing
@@ -152,8 +158,12 @@ const (
 	insertBodySQL = `INSERT INTO event_bodies (seq, raw, meta, normalized)
 		VALUES (last_insert_rowid(), ?1, ?2, ?3)`
 	existsSQL     = `SELECT EXISTS (SELECT 1 FROM events WHERE id = ?1)`
-	transitionSQL = `UPDATE events SET status = ?3, updated_at = ?4 WHERE id = ?1 AND status = ?2`
-	getSQL        = `SELECT ` + eventColumns + ` FROM events e JOIN event_bodies b USING (seq) WHERE e.id = ?1`
+	transitionSQL = `UPDATE events SET status = ?3, updated_at = ?4, version = version + 1
+		WHERE id = ?1 AND status = ?2`
+	// ?4 NULL keeps the status.
+	saveDeliveriesSQL = `UPDATE events SET deliveries = ?3, status = COALESCE(?4, status),
+		updated_at = ?5, version = version + 1 WHERE id = ?1 AND version = ?2`
+	getSQL = `SELECT ` + eventColumns + ` FROM events e JOIN event_bodies b USING (seq) WHERE e.id = ?1`
 	// The literal status term lets SQLite use the partial index events_open.
 	byStatusSQL = `SELECT ` + eventColumns + ` FROM events e JOIN event_bodies b USING (seq)
 		WHERE e.status = ?1 AND e.status <> 'delivered' AND e.received_at < ?2
@@ -236,6 +246,7 @@ func Open(path string) (*Store, error) {
 		{s.w, &s.insert, insertSQL},
 		{s.w, &s.insertBody, insertBodySQL},
 		{s.w, &s.transition, transitionSQL},
+		{s.w, &s.saveDeliveries, saveDeliveriesSQL},
 		{s.r, &s.get, getSQL},
 		{s.r, &s.byStatus, byStatusSQL},
 		{s.r, &s.byProvider, byProviderSQL},
@@ -476,7 +487,8 @@ func (s *Store) Close() error {
 
 func (s *Store) closeDBs() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.exists, s.claim, s.dupOf, s.insert, s.insertBody, s.transition, s.get, s.byStatus, s.byProvider} {
+	for _, st := range []*sql.Stmt{s.exists, s.claim, s.dupOf, s.insert, s.insertBody, s.transition, s.saveDeliveries,
+		s.get, s.byStatus, s.byProvider} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -561,8 +573,9 @@ func (s *Store) Get(ctx context.Context, id string) (store.Event, error) {
 	return ev, nil
 }
 
-// Transition moves the event id from status from to status to and sets its
-// UpdatedAt. It returns false if the event is missing or not in from.
+// Transition moves the event id from status from to status to, sets its
+// UpdatedAt and increments its Version. It returns false if the event is
+// missing or not in from.
 func (s *Store) Transition(ctx context.Context, id string, from, to store.Status) (bool, error) {
 	var changed bool
 	err := s.write(ctx, func(tx *groupTx) error {
@@ -578,6 +591,44 @@ func (s *Store) Transition(ctx context.Context, id string, from, to store.Status
 		return nil
 	}, true)
 	return changed, err
+}
+
+// SaveDeliveries replaces the delivery state of the event id, sets its
+// status (an empty st keeps it) and UpdatedAt, and increments its Version,
+// if the Version is still version (see package store). It returns false if
+// the event is missing or its Version moved.
+func (s *Store) SaveDeliveries(ctx context.Context, id string, version int64, ds []store.Delivery, st store.Status) (bool, error) {
+	if st != "" && !st.Valid() {
+		return false, fmt.Errorf("%w: status %q", store.ErrInvalid, st)
+	}
+	if err := store.ValidateDeliveries(ds); err != nil {
+		return false, err
+	}
+	b, err := store.MarshalDeliveries(ds)
+	if err != nil {
+		return false, err
+	}
+	var deliveries, status any
+	if b != nil {
+		deliveries = string(b)
+	}
+	if st != "" {
+		status = string(st)
+	}
+	var saved bool
+	err = s.write(ctx, func(tx *groupTx) error {
+		r, err := tx.stmt(s.saveDeliveries).Exec(id, version, deliveries, status, time.Now().UnixNano())
+		if err != nil {
+			return unavailable("save deliveries", err)
+		}
+		n, err := r.RowsAffected()
+		if err != nil {
+			return unavailable("save deliveries", err)
+		}
+		saved = n == 1
+		return nil
+	}, true)
+	return saved, err
 }
 
 // ListByStatus returns up to limit events in status st received before
@@ -699,11 +750,11 @@ func scanEvent(r scanner) (store.Event, error) {
 		status                     string
 		received                   int64
 		occurred, updated, expires sql.NullInt64
-		meta                       sql.NullString
+		meta, deliveries           sql.NullString
 		raw, normalized            []byte
 	)
 	if err := r.Scan(&ev.ID, &ev.Provider, &ev.Type, &ev.IdempotencyKey, &ev.EntityID, &ev.Tenant, &status,
-		&received, &occurred, &updated, &expires, &raw, &meta, &normalized); err != nil {
+		&received, &occurred, &updated, &expires, &raw, &meta, &normalized, &ev.Version, &deliveries); err != nil {
 		return store.Event{}, err
 	}
 	ev.Status = store.Status(status)
@@ -721,6 +772,13 @@ func scanEvent(r scanner) (store.Event, error) {
 		if err := json.Unmarshal([]byte(meta.String), &ev.Meta); err != nil {
 			return store.Event{}, fmt.Errorf("event %s: meta: %w", ev.ID, err)
 		}
+	}
+	if deliveries.Valid {
+		ds, err := store.UnmarshalDeliveries([]byte(deliveries.String))
+		if err != nil {
+			return store.Event{}, fmt.Errorf("event %s: %w", ev.ID, err)
+		}
+		ev.Deliveries = ds
 	}
 	return ev, nil
 }

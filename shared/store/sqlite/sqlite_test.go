@@ -165,6 +165,8 @@ func TestClosedIsUnavailable(t *testing.T) {
 	check("Get", err)
 	_, err = s.Transition(ctx, ev.ID, store.StatusReceived, store.StatusQueued)
 	check("Transition", err)
+	_, err = s.SaveDeliveries(ctx, ev.ID, 0, nil, store.StatusDelivered)
+	check("SaveDeliveries", err)
 	_, err = s.ListByStatus(ctx, store.StatusReceived, time.Now(), 10)
 	check("ListByStatus", err)
 	_, err = s.ListByProvider(ctx, "leadron", time.Now().Add(-time.Hour), time.Now(), 10)
@@ -544,5 +546,44 @@ func BenchmarkTransitionMaxBody(b *testing.B) {
 			b.Fatalf("Transition = %v, %v", ok, err)
 		}
 		from, to = to, from
+	}
+}
+
+// TestMigrationKeepsOldEvents opens a file written by the first schema (no
+// version, no deliveries) and checks its events read as Version 0 with no
+// delivery state, and take a SaveDeliveries.
+func TestMigrationKeepsOldEvents(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	wdsn, err := dsn(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", wdsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC()
+	for _, q := range []string{
+		migrations[0],
+		`PRAGMA user_version = 1`,
+		fmt.Sprintf(`INSERT INTO events (id, provider, type, idempotency_key, entity_id, tenant, status, received_at)
+			VALUES ('01OLD', 'leadron', 'leadron.lead.created', 'evt_old', '', '', 'queued', %d)`, at.UnixNano()),
+		`INSERT INTO event_bodies (seq, raw) VALUES (last_insert_rowid(), X'7B7D')`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, path)
+	ev, err := s.Get(t.Context(), "01OLD")
+	if err != nil || ev.Version != 0 || ev.Deliveries != nil || string(ev.Raw) != "{}" {
+		t.Fatalf("old event = %+v, %v; want Version 0, no deliveries", ev, err)
+	}
+	ok, err := s.SaveDeliveries(t.Context(), "01OLD", 0, storetest.NewDeliveries(at, "crm"), store.StatusDelivered)
+	if err != nil || !ok {
+		t.Fatalf("SaveDeliveries on an old event = %v, %v", ok, err)
 	}
 }

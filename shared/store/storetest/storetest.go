@@ -34,6 +34,7 @@ type Store interface {
 	Transition(ctx context.Context, id string, from, to store.Status) (bool, error)
 	ListByStatus(ctx context.Context, s store.Status, receivedBefore time.Time, limit int) ([]store.Event, error)
 	ListByProvider(ctx context.Context, provider string, from, to time.Time, limit int) ([]store.Event, error)
+	SaveDeliveries(ctx context.Context, id string, version int64, ds []store.Delivery, s store.Status) (bool, error)
 }
 
 // KeyWindow is the idempotency window the suite claims keys for.
@@ -83,6 +84,10 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"ListByStatus", testListByStatus},
 		{"ListByProvider", testListByProvider},
 		{"ListArgumentsChecked", testListArgs},
+		{"SaveDeliveries", testSaveDeliveries},
+		{"SaveDeliveriesStaleVersion", testSaveDeliveriesStale},
+		{"SaveDeliveriesConcurrent", testSaveDeliveriesConcurrent},
+		{"SaveDeliveriesInvalid", testSaveDeliveriesInvalid},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, newStore(t)) })
@@ -146,9 +151,9 @@ func sameTime(a, b time.Time) bool {
 	return a.Truncate(time.Millisecond).Equal(b.Truncate(time.Millisecond))
 }
 
-// EqualEvents reports the first difference between two events, or "" if
-// they match: bytes exactly, times to the millisecond, nil and empty
-// Raw/Normalized/Meta alike.
+// EqualEvents reports the differences between two events, or "" if they
+// match: bytes exactly, times to the millisecond, nil and empty
+// Raw/Normalized/Meta/Deliveries alike, Version and Deliveries included.
 func EqualEvents(got, want store.Event) string {
 	var d []string
 	str := func(name, g, w string) {
@@ -181,6 +186,30 @@ func EqualEvents(got, want store.Event) string {
 	byt("Normalized", got.Normalized, want.Normalized)
 	if !maps.Equal(got.Meta, want.Meta) {
 		d = append(d, fmt.Sprintf("Meta = %v, want %v", got.Meta, want.Meta))
+	}
+	if got.Version != want.Version {
+		d = append(d, fmt.Sprintf("Version = %d, want %d", got.Version, want.Version))
+	}
+	if diff := EqualDeliveries(got.Deliveries, want.Deliveries); diff != "" {
+		d = append(d, diff)
+	}
+	return strings.Join(d, "; ")
+}
+
+// EqualDeliveries reports the differences between two delivery lists, or ""
+// if they match: same order, times to the millisecond, nil and empty alike.
+func EqualDeliveries(got, want []store.Delivery) string {
+	if len(got) != len(want) {
+		return fmt.Sprintf("%d deliveries %+v, want %d %+v", len(got), got, len(want), want)
+	}
+	var d []string
+	for i := range got {
+		g, w := got[i], want[i]
+		if g.Destination != w.Destination || g.Attempts != w.Attempts || g.LastStatusCode != w.LastStatusCode ||
+			g.LastClass != w.LastClass || !sameTime(g.LastAttemptAt, w.LastAttemptAt) || !sameTime(g.NextAttemptAt, w.NextAttemptAt) ||
+			!sameTime(g.DeliveredAt, w.DeliveredAt) || !sameTime(g.FailedAt, w.FailedAt) {
+			d = append(d, fmt.Sprintf("delivery %d = %+v, want %+v", i, g, w))
+		}
 	}
 	return strings.Join(d, "; ")
 }
@@ -480,15 +509,18 @@ func testTransition(t *testing.T, s Store) {
 	if got.UpdatedAt.Before(before) || got.UpdatedAt.After(time.Now().Add(time.Second)) {
 		t.Fatalf("UpdatedAt = %v, want about now (%v)", got.UpdatedAt, before)
 	}
-	ev.Status, ev.UpdatedAt = got.Status, got.UpdatedAt
+	if got.Version != ev.Version+1 {
+		t.Fatalf("Version = %d after a transition, want %d", got.Version, ev.Version+1)
+	}
+	ev.Status, ev.UpdatedAt, ev.Version = got.Status, got.UpdatedAt, got.Version
 	if d := EqualEvents(got, ev); d != "" {
-		t.Fatalf("Transition changed more than status and UpdatedAt: %s", d)
+		t.Fatalf("Transition changed more than status, UpdatedAt and Version: %s", d)
 	}
 
 	step(store.StatusReceived, store.StatusQueued, false) // already queued
 	step(store.StatusFailed, store.StatusDelivered, false)
-	if got := get(t, s, ev.ID).Status; got != store.StatusQueued {
-		t.Fatalf("status %q after refused transitions, want queued", got)
+	if got := get(t, s, ev.ID); got.Status != store.StatusQueued || got.Version != ev.Version {
+		t.Fatalf("status %q, Version %d after refused transitions, want queued, %d", got.Status, got.Version, ev.Version)
 	}
 	step(store.StatusQueued, store.StatusDelivered, true)
 	if got := get(t, s, ev.ID).Status; got != store.StatusDelivered {
@@ -541,6 +573,7 @@ func testListByStatus(t *testing.T, s Store) {
 	queued := evs[4]
 	queued.Status = store.StatusQueued
 	queued.UpdatedAt = get(t, s, queued.ID).UpdatedAt
+	queued.Version = 1
 
 	tie := []store.Event{evs[2], evs[3]}
 	if tie[0].ID > tie[1].ID {
@@ -638,5 +671,249 @@ func testListArgs(t *testing.T, s Store) {
 		if evs, err := s.ListByStatus(ctx(t), st, now, 10); !errors.Is(err, store.ErrInvalid) {
 			t.Errorf("ListByStatus(%q) = %d events, %v; want ErrInvalid", st, len(evs), err)
 		}
+	}
+}
+
+// NewDeliveries returns delivery states for the destinations names, every
+// field set (times with sub-millisecond digits, relative to at), the first
+// one delivered, the last failed (if there are two or more), any others
+// pending.
+func NewDeliveries(at time.Time, names ...string) []store.Delivery {
+	out := make([]store.Delivery, len(names))
+	for i, n := range names {
+		d := store.Delivery{
+			Destination:    n,
+			Attempts:       i + 1,
+			LastStatusCode: 503,
+			LastClass:      "http_503",
+			LastAttemptAt:  at.Add(time.Duration(i)*time.Second + 123456*time.Nanosecond),
+			NextAttemptAt:  at.Add(time.Duration(i+1)*time.Minute + 654321*time.Nanosecond),
+		}
+		switch {
+		case i == 0:
+			d.LastStatusCode, d.LastClass, d.NextAttemptAt = 204, "", time.Time{}
+			d.DeliveredAt = d.LastAttemptAt
+		case i == len(names)-1:
+			d.LastStatusCode, d.LastClass, d.NextAttemptAt = 410, "http_410", time.Time{}
+			d.FailedAt = d.LastAttemptAt
+		}
+		out[i] = d
+	}
+	return out
+}
+
+func save(t *testing.T, s Store, id string, version int64, ds []store.Delivery, st store.Status) bool {
+	t.Helper()
+	ok, err := s.SaveDeliveries(ctx(t), id, version, ds, st)
+	if err != nil {
+		t.Fatalf("SaveDeliveries(%s, v%d): %v", id, version, err)
+	}
+	return ok
+}
+
+func testSaveDeliveries(t *testing.T, s Store) {
+	at := time.Now().UTC().Add(-time.Hour)
+	ev := NewEvent("leadron", "evt_deliveries", at)
+	ev.Deliveries = NewDeliveries(at, "ignored")
+	ev.Version = 7
+	putNew(t, s, ev)
+	got := get(t, s, ev.ID)
+	if got.Version != 0 || got.Deliveries != nil {
+		t.Fatalf("after Put: Version %d, Deliveries %+v; want 0 and none whatever ev says", got.Version, got.Deliveries)
+	}
+	ev.Version, ev.Deliveries = 0, nil
+
+	// Pending work: the status is kept (empty status), the state replaced.
+	first := NewDeliveries(at, "crm", "slack", "archive")
+	before := time.Now().Truncate(time.Millisecond)
+	if !save(t, s, ev.ID, 0, first, "") {
+		t.Fatal("SaveDeliveries(v0) of a fresh event = false, want true")
+	}
+	got = get(t, s, ev.ID)
+	if got.UpdatedAt.Before(before) || got.UpdatedAt.After(time.Now().Add(time.Second)) {
+		t.Fatalf("UpdatedAt = %v, want about now (%v)", got.UpdatedAt, before)
+	}
+	for _, d := range got.Deliveries {
+		for _, tm := range []time.Time{d.LastAttemptAt, d.NextAttemptAt, d.DeliveredAt, d.FailedAt} {
+			if !tm.IsZero() && tm.Location() != time.UTC {
+				t.Fatalf("delivery time %v not in UTC", tm)
+			}
+		}
+	}
+	ev.UpdatedAt, ev.Version, ev.Deliveries = got.UpdatedAt, 1, first
+	if d := EqualEvents(got, ev); d != "" {
+		t.Fatalf("after SaveDeliveries: %s", d)
+	}
+	if g, w := got.Deliveries[1].NextAttemptAt, first[1].NextAttemptAt; !g.Equal(w) {
+		t.Errorf("NextAttemptAt = %v, want %v to the nanosecond", g, w)
+	}
+
+	// Settled: the status moves with the state, and leaves the listings.
+	settled := NewDeliveries(at, "crm", "archive")
+	if !save(t, s, ev.ID, 1, settled, store.StatusFailed) {
+		t.Fatal("SaveDeliveries(v1) = false, want true")
+	}
+	got = get(t, s, ev.ID)
+	if got.Status != store.StatusFailed || got.Version != 2 {
+		t.Fatalf("status %q, Version %d; want failed, 2", got.Status, got.Version)
+	}
+	if d := EqualDeliveries(got.Deliveries, settled); d != "" {
+		t.Fatalf("deliveries: %s", d)
+	}
+	list, err := s.ListByStatus(ctx(t), store.StatusFailed, at.Add(time.Second), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantIDs(t, "ListByStatus(failed)", list, got)
+	list, err = s.ListByStatus(ctx(t), store.StatusReceived, at.Add(time.Second), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantIDs(t, "ListByStatus(received)", list)
+
+	// A replay: back to queued with the state reset (none), then delivered.
+	if !save(t, s, ev.ID, 2, nil, store.StatusQueued) {
+		t.Fatal("SaveDeliveries(v2, none) = false, want true")
+	}
+	if got = get(t, s, ev.ID); got.Status != store.StatusQueued || got.Deliveries != nil || got.Version != 3 {
+		t.Fatalf("after reset: status %q, deliveries %+v, Version %d; want queued, none, 3", got.Status, got.Deliveries, got.Version)
+	}
+	done := NewDeliveries(at, "crm")
+	if !save(t, s, ev.ID, 3, done, store.StatusDelivered) {
+		t.Fatal("SaveDeliveries(v3) = false, want true")
+	}
+	got = get(t, s, ev.ID)
+	ev.Status, ev.UpdatedAt, ev.Version, ev.Deliveries = store.StatusDelivered, got.UpdatedAt, 4, done
+	if d := EqualEvents(got, ev); d != "" {
+		t.Fatalf("after delivery: %s", d)
+	}
+	list, err = s.ListByStatus(ctx(t), store.StatusQueued, at.Add(time.Second), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantIDs(t, "ListByStatus(queued) after delivery", list)
+}
+
+func testSaveDeliveriesStale(t *testing.T, s Store) {
+	at := base()
+	ev := NewEvent("tomba", "sha256:stale_version", at)
+	putNew(t, s, ev)
+	ds := NewDeliveries(at, "crm", "log")
+	for _, v := range []int64{1, -1, 42} {
+		if save(t, s, ev.ID, v, ds, store.StatusDelivered) {
+			t.Fatalf("SaveDeliveries(v%d) of an event at v0 = true, want false", v)
+		}
+	}
+	if !save(t, s, ev.ID, 0, ds, "") {
+		t.Fatal("SaveDeliveries(v0) = false, want true")
+	}
+	// Another writer got there first with the same read.
+	if save(t, s, ev.ID, 0, NewDeliveries(at, "other"), store.StatusFailed) {
+		t.Fatal("second SaveDeliveries(v0) = true, want false: the version moved")
+	}
+	// A transition moves the version too.
+	if ok, err := s.Transition(ctx(t), ev.ID, store.StatusReceived, store.StatusQueued); err != nil || !ok {
+		t.Fatalf("Transition: %v, %v", ok, err)
+	}
+	if save(t, s, ev.ID, 1, nil, store.StatusDelivered) {
+		t.Fatal("SaveDeliveries(v1) after a transition = true, want false")
+	}
+	got := get(t, s, ev.ID)
+	ev.Status, ev.UpdatedAt, ev.Version, ev.Deliveries = store.StatusQueued, got.UpdatedAt, 2, ds
+	if d := EqualEvents(got, ev); d != "" {
+		t.Fatalf("refused saves changed the event: %s", d)
+	}
+	// A missing or impossible id: false, no error.
+	for _, id := range []string{ulid.Make().String(), "", "\xff"} {
+		if ok, err := s.SaveDeliveries(ctx(t), id, 0, ds, store.StatusDelivered); ok || err != nil {
+			t.Errorf("SaveDeliveries(%q) = %v, %v; want false, nil", id, ok, err)
+		}
+	}
+}
+
+// testSaveDeliveriesConcurrent runs writers that each add their own
+// destination by read, modify, SaveDeliveries, and re-read on a refusal:
+// with a working version check no addition is lost.
+func testSaveDeliveriesConcurrent(t *testing.T, s Store) {
+	const writers = 8
+	at := base()
+	ev := NewEvent("journeybee", "jb_concurrent_deliveries", at)
+	putNew(t, s, ev)
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for i := range writers {
+		wg.Go(func() {
+			mine := store.Delivery{Destination: fmt.Sprintf("dest-%d", i), Attempts: 1, DeliveredAt: at}
+			for try := 0; try < 200; try++ {
+				cur, err := s.Get(ctx(t), ev.ID)
+				if err != nil {
+					errs <- err
+					return
+				}
+				ok, err := s.SaveDeliveries(ctx(t), ev.ID, cur.Version, append(cur.Deliveries, mine), "")
+				if err != nil || ok {
+					errs <- err
+					return
+				}
+			}
+			errs <- fmt.Errorf("writer %d: no save in 200 tries", i)
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := get(t, s, ev.ID)
+	if got.Version != writers || len(got.Deliveries) != writers {
+		t.Fatalf("Version %d with %d deliveries %+v; want %d and %d: an update was lost", got.Version, len(got.Deliveries), got.Deliveries, writers, writers)
+	}
+}
+
+func testSaveDeliveriesInvalid(t *testing.T, s Store) {
+	at := base()
+	ev := NewEvent("leadron", "evt_invalid_deliveries", at)
+	putNew(t, s, ev)
+	ok := NewDeliveries(at, "crm")
+	long := strings.Repeat("d", store.MaxDestinationLen+1)
+	many := make([]store.Delivery, store.MaxDeliveries+1)
+	for i := range many {
+		many[i] = store.Delivery{Destination: fmt.Sprintf("d%d", i)}
+	}
+	huge := make([]store.Delivery, store.MaxDeliveries)
+	for i := range huge {
+		huge[i] = store.Delivery{Destination: fmt.Sprintf("%0*d", store.MaxDestinationLen, i), LastClass: strings.Repeat("<", store.MaxClassLen)}
+	}
+	cases := []struct {
+		name   string
+		ds     []store.Delivery
+		status store.Status
+	}{
+		{"unknown status", ok, "bogus"},
+		{"no destination", []store.Delivery{{Attempts: 1}}, ""},
+		{"destination twice", []store.Delivery{{Destination: "crm"}, {Destination: "crm"}}, ""},
+		{"destination too long", []store.Delivery{{Destination: long}}, ""},
+		{"destination not UTF-8", []store.Delivery{{Destination: "crm\xff"}}, ""},
+		{"class too long", []store.Delivery{{Destination: "crm", LastClass: strings.Repeat("c", store.MaxClassLen+1)}}, ""},
+		{"negative attempts", []store.Delivery{{Destination: "crm", Attempts: -1}}, ""},
+		{"time out of range", []store.Delivery{{Destination: "crm", NextAttemptAt: time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)}}, ""},
+		{"too many", many, ""},
+		{"too large encoded", huge, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			saved, err := s.SaveDeliveries(ctx(t), ev.ID, 0, c.ds, c.status)
+			if saved || !errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrUnavailable) {
+				t.Fatalf("SaveDeliveries = %v, %v; want an error wrapping ErrInvalid only", saved, err)
+			}
+		})
+	}
+	if d := EqualEvents(get(t, s, ev.ID), ev); d != "" {
+		t.Fatalf("refused saves changed the event: %s", d)
+	}
+	if !save(t, s, ev.ID, 0, ok, store.StatusQueued) {
+		t.Fatal("valid SaveDeliveries after refusals = false, want true")
 	}
 }

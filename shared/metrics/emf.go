@@ -1,0 +1,165 @@
+// Package metrics writes hookline's CloudWatch metrics as Embedded Metric
+// Format (EMF) lines: one JSON object per line on the function's stdout,
+// which CloudWatch Logs turns into metrics. Nothing calls an AWS API on the
+// request path, and the package does no I/O of its own beyond one Write per
+// line to the io.Writer it is given.
+//
+// Every metric is in the namespace "hookline". The dimensions are provider,
+// event_type, destination and reason; which metric is recorded under which
+// dimension sets is decided here (IngestObserver, AttemptRecord), so the
+// alarms and the dashboard in template.yaml can rely on it:
+//
+//	ingest, one line per delivery (IngestObserver)
+//	  [provider]                 received, accepted, duplicate, rejected, error,
+//	                             enqueued (each 0 or 1), latency (ms)
+//	  [provider, event_type]     accepted, duplicate, enqueued (only those that are 1)
+//	  [provider, reason]         rejected or error (only when it is 1)
+//	processor, one line per delivery attempt (AttemptRecord)
+//	  [] (no dimension),
+//	  [destination],
+//	  [provider, destination]    delivered, retried, failed (each 0 or 1), attempt_latency (ms)
+//	  [destination, reason]      retried or failed (only when it is 1)
+//
+// See https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+package metrics
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Namespace of every hookline metric.
+const Namespace = "hookline"
+
+// Dimension names.
+const (
+	DimProvider    = "provider"
+	DimEventType   = "event_type"
+	DimDestination = "destination"
+	DimReason      = "reason"
+)
+
+// Metric names.
+const (
+	Received       = "received"        // a delivery reached an ingest function
+	Accepted       = "accepted"        // a new event was stored (and enqueued)
+	Duplicate      = "duplicate"       // a delivery of an event already stored
+	Rejected       = "rejected"        // the provider's fault: answered 4xx
+	Error          = "error"           // our fault: answered 5xx, the provider retries
+	Enqueued       = "enqueued"        // an event was put on the queue
+	Latency        = "latency"         // ingest handler duration, ms
+	Delivered      = "delivered"       // an attempt reached its destination
+	Retried        = "retried"         // an attempt failed and will be tried again
+	Failed         = "failed"          // an attempt failed and the destination was given up
+	AttemptLatency = "attempt_latency" // one delivery attempt, ms
+)
+
+// Unit is a CloudWatch metric unit.
+type Unit string
+
+// The units hookline uses.
+const (
+	Count        Unit = "Count"
+	Milliseconds Unit = "Milliseconds"
+)
+
+// Metric is one value.
+type Metric struct {
+	Name  string
+	Value float64
+	Unit  Unit
+}
+
+// Group is a set of metrics recorded under each of its dimension sets.
+type Group struct {
+	Dimensions [][]string
+	Metrics    []Metric
+}
+
+// Record is one EMF line.
+type Record struct {
+	Namespace string // default Namespace
+	Time      time.Time
+	Dims      map[string]string // dimension values
+	Groups    []Group
+}
+
+// Emit writes r to w as one EMF line (a single Write). It refuses a record
+// that CloudWatch would drop: a dimension without a value, a metric declared
+// twice with different values, a name used both as dimension and metric.
+func Emit(w io.Writer, r Record) error {
+	line, err := Marshal(r)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(line)
+	return err
+}
+
+// Marshal returns r as one EMF line, newline included (see Emit).
+func Marshal(r Record) ([]byte, error) {
+	ns := r.Namespace
+	if ns == "" {
+		ns = Namespace
+	}
+	root := map[string]any{}
+	for k, v := range r.Dims {
+		root[k] = v
+	}
+	declared := map[string]Metric{}
+	directives := make([]directive, 0, len(r.Groups))
+	for _, g := range r.Groups {
+		d := directive{Namespace: ns, Dimensions: g.Dimensions, Metrics: make([]definition, 0, len(g.Metrics))}
+		if d.Dimensions == nil {
+			d.Dimensions = [][]string{}
+		}
+		for _, set := range g.Dimensions {
+			for _, k := range set {
+				if r.Dims[k] == "" {
+					return nil, fmt.Errorf("metrics: dimension %q has no value", k)
+				}
+			}
+		}
+		for _, m := range g.Metrics {
+			if m.Name == "" {
+				return nil, errors.New("metrics: metric without a name")
+			}
+			if prev, ok := declared[m.Name]; ok && prev != m {
+				return nil, fmt.Errorf("metrics: metric %q declared twice with different values", m.Name)
+			}
+			if _, isDim := r.Dims[m.Name]; isDim {
+				return nil, fmt.Errorf("metrics: %q is both a dimension and a metric", m.Name)
+			}
+			declared[m.Name] = m
+			root[m.Name] = m.Value
+			d.Metrics = append(d.Metrics, definition{Name: m.Name, Unit: string(m.Unit)})
+		}
+		directives = append(directives, d)
+	}
+	root["_aws"] = meta{Timestamp: r.Time.UnixMilli(), CloudWatchMetrics: directives}
+	line, err := json.Marshal(root)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	return append(line, '\n'), nil
+}
+
+// The EMF metadata, as the specification names it.
+type meta struct {
+	Timestamp         int64       `json:"Timestamp"`
+	CloudWatchMetrics []directive `json:"CloudWatchMetrics"`
+}
+
+type directive struct {
+	Namespace  string       `json:"Namespace"`
+	Dimensions [][]string   `json:"Dimensions"`
+	Metrics    []definition `json:"Metrics"`
+}
+
+type definition struct {
+	Name string `json:"Name"`
+	Unit string `json:"Unit,omitempty"`
+}

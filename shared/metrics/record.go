@@ -1,0 +1,153 @@
+package metrics
+
+import (
+	"io"
+	"sync"
+	"time"
+
+	"github.com/hookline/hookline/shared/ingest"
+)
+
+// IngestObserver returns an ingest.Handler Observe hook writing one EMF line
+// per delivery to w (os.Stdout on Lambda). A metric that cannot be written
+// is dropped: metrics never fail a delivery. Safe for concurrent use.
+func IngestObserver(w io.Writer) func(ingest.Result) {
+	return observer(w, time.Now, IngestRecord)
+}
+
+// IngestRecord is the EMF record of one delivery at time at (see the
+// package doc for the dimension sets).
+func IngestRecord(r ingest.Result, at time.Time) Record {
+	outcome := map[string]float64{Accepted: 0, Duplicate: 0, Rejected: 0, Error: 0, Enqueued: 0}
+	switch r.Outcome {
+	case ingest.OutcomeNew:
+		outcome[Accepted], outcome[Enqueued] = 1, 1
+	case ingest.OutcomeDuplicate:
+		outcome[Duplicate] = 1
+	case ingest.OutcomeRequeued:
+		outcome[Duplicate], outcome[Enqueued] = 1, 1
+	case ingest.OutcomeRejected:
+		outcome[Rejected] = 1
+	case ingest.OutcomeError:
+		outcome[Error] = 1
+	}
+	dims := map[string]string{DimProvider: r.Provider}
+	byProvider := Group{
+		Dimensions: [][]string{{DimProvider}},
+		Metrics: []Metric{
+			{Name: Received, Value: 1, Unit: Count},
+			{Name: Latency, Value: ms(r.Duration), Unit: Milliseconds},
+		},
+	}
+	for _, name := range []string{Accepted, Duplicate, Rejected, Error, Enqueued} {
+		byProvider.Metrics = append(byProvider.Metrics, Metric{Name: name, Value: outcome[name], Unit: Count})
+	}
+	rec := Record{Time: at, Dims: dims, Groups: []Group{byProvider}}
+
+	if r.Type != "" {
+		byType := Group{Dimensions: [][]string{{DimProvider, DimEventType}}}
+		for _, name := range []string{Accepted, Duplicate, Enqueued} {
+			if outcome[name] == 1 {
+				byType.Metrics = append(byType.Metrics, Metric{Name: name, Value: 1, Unit: Count})
+			}
+		}
+		if len(byType.Metrics) > 0 {
+			dims[DimEventType] = r.Type
+			rec.Groups = append(rec.Groups, byType)
+		}
+	}
+	if r.Reason != "" && (outcome[Rejected] == 1 || outcome[Error] == 1) {
+		name := Rejected
+		if outcome[Error] == 1 {
+			name = Error
+		}
+		dims[DimReason] = r.Reason
+		rec.Groups = append(rec.Groups, Group{
+			Dimensions: [][]string{{DimProvider, DimReason}},
+			Metrics:    []Metric{{Name: name, Value: 1, Unit: Count}},
+		})
+	}
+	return rec
+}
+
+// Attempt outcomes (as the processor names them).
+const (
+	OutcomeDelivered = "delivered" // the destination accepted the event
+	OutcomeRetry     = "retry"     // a transient failure: tried again later
+	OutcomeFailed    = "failed"    // given up: a permanent failure or the last attempt allowed
+)
+
+// Attempt is one attempt to deliver an event to a destination (processor).
+type Attempt struct {
+	Provider    string
+	EventType   string
+	Destination string
+	Outcome     string        // OutcomeDelivered, OutcomeRetry or OutcomeFailed
+	Reason      string        // why it did not deliver: a short stable code ("timeout", "http_5xx", …)
+	Latency     time.Duration // the attempt
+}
+
+// AttemptObserver returns a hook writing one EMF line per delivery attempt
+// to w, like IngestObserver.
+func AttemptObserver(w io.Writer) func(Attempt) {
+	return observer(w, time.Now, AttemptRecord)
+}
+
+// AttemptRecord is the EMF record of one delivery attempt at time at (see
+// the package doc for the dimension sets).
+func AttemptRecord(a Attempt, at time.Time) Record {
+	outcome := map[string]float64{Delivered: 0, Retried: 0, Failed: 0}
+	switch a.Outcome {
+	case OutcomeDelivered:
+		outcome[Delivered] = 1
+	case OutcomeRetry:
+		outcome[Retried] = 1
+	case OutcomeFailed:
+		outcome[Failed] = 1
+	}
+	dims := map[string]string{DimProvider: a.Provider, DimDestination: a.Destination}
+	if a.EventType != "" {
+		dims[DimEventType] = a.EventType // a property for Logs Insights, not a dimension
+	}
+	rec := Record{Time: at, Dims: dims, Groups: []Group{{
+		Dimensions: [][]string{{}, {DimDestination}, {DimProvider, DimDestination}},
+		Metrics: []Metric{
+			{Name: Delivered, Value: outcome[Delivered], Unit: Count},
+			{Name: Retried, Value: outcome[Retried], Unit: Count},
+			{Name: Failed, Value: outcome[Failed], Unit: Count},
+			{Name: AttemptLatency, Value: ms(a.Latency), Unit: Milliseconds},
+		},
+	}}}
+	if a.Reason != "" && outcome[Delivered] == 0 {
+		byReason := Group{Dimensions: [][]string{{DimDestination, DimReason}}}
+		for _, name := range []string{Retried, Failed} {
+			if outcome[name] == 1 {
+				byReason.Metrics = append(byReason.Metrics, Metric{Name: name, Value: 1, Unit: Count})
+			}
+		}
+		if len(byReason.Metrics) > 0 {
+			dims[DimReason] = a.Reason
+			rec.Groups = append(rec.Groups, byReason)
+		}
+	}
+	return rec
+}
+
+// observer serializes writes of the records built by rec.
+func observer[T any](w io.Writer, now func() time.Time, rec func(T, time.Time) Record) func(T) {
+	var mu sync.Mutex
+	return func(v T) {
+		line, err := Marshal(rec(v, now()))
+		if err != nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		_, _ = w.Write(line)
+	}
+}
+
+// ms is d in milliseconds, to the microsecond.
+func ms(d time.Duration) float64 {
+	return float64(d.Microseconds()) / 1000
+}
