@@ -19,6 +19,11 @@ Usage:
   hookline load    [--url URL] [--n 20000] [--concurrency 50] [--dup 0.2]
                                        signed load with redeliveries; prints a table
   hookline samples [--out events]      write the API Gateway sample events
+  hookline events  [--data DIR | --aws] [--provider P] [--type GLOB] [--status S] [--since 24h] [--json]
+  hookline events  [--data DIR | --aws] show <id>
+  hookline replay  [--data DIR | --aws] (--id ID | --provider P | --type GLOB | --status S | --since D)
+                   [--destination NAME] [--dry-run]
+  hookline redrive [--data DIR | --aws --dlq-url URL]
 `
 
 func main() {
@@ -40,6 +45,12 @@ func run(ctx context.Context, args []string) error {
 		return serve(ctx, args[1:], os.Stdout, os.Stderr)
 	case "send":
 		return send(ctx, args[1:], os.Stdout)
+	case "events":
+		return eventsCmd(ctx, args[1:], os.Stdout)
+	case "replay":
+		return replay(ctx, args[1:], os.Stdout)
+	case "redrive":
+		return redrive(ctx, args[1:], os.Stdout)
 	case "load":
 		return load(ctx, args[1:], os.Stdout)
 	case "samples":
