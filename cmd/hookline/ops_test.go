@@ -37,7 +37,11 @@ func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 }
 
-func (s *sink) got() []string { s.mu.Lock(); defer s.mu.Unlock(); return append([]string(nil), s.ids...) }
+func (s *sink) got() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.ids...)
+}
 
 // localSetup stores one accepted Leadron delivery in a fresh data dir with
 // an HTTP destination, delivers it once and empties the queue, as a
