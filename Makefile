@@ -56,7 +56,7 @@ events:
 	$(GO) run ./cmd/hookline samples --out events
 
 # Lambda bootstraps as `sam build` makes them: linux/arm64, static, stripped.
-FUNCTIONS := journeybee leadron tomba sweeper
+FUNCTIONS := journeybee leadron tomba processor sweeper
 build:
 	@for f in $(FUNCTIONS); do \
 		mkdir -p bin/$$f; \
