@@ -7,12 +7,16 @@ GO    ?= go
 # "context deadline exceeded" when a -fuzztime duration ends (go.dev/issue/75804).
 FUZZTIME ?= 30000x
 
-.PHONY: run test vet fmt-check unit fuzz-short fuzz bench events build
+.PHONY: run test vet fmt-check lint-template unit fuzz-short fuzz bench bench-lambda events build invoke
 
 run:
 	$(GO) run ./cmd/hookline serve
 
-test: vet fmt-check unit fuzz-short
+test: vet fmt-check lint-template unit fuzz-short
+
+# template.yaml: cfn-lint (it expands the SAM transform itself) must report nothing, informational findings included.
+lint-template:
+	.ci/cfn-lint
 
 vet:
 	$(GO) vet ./...
@@ -48,18 +52,44 @@ fuzz-short:
 fuzz:
 	$(MAKE) fuzz-short FUZZTIME=3000000x
 
-bench:
+bench: bench-lambda
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
+
+# Per Lambda function: arm64 bootstrap size, init under the emulator, warm invoke, peak RSS (DynamoDB Local + moto).
+bench-lambda:
+	@set -euo pipefail; \
+	trap '.ci/dynamodb-local stop >/dev/null 2>&1 || true; .ci/moto stop >/dev/null 2>&1 || true' EXIT; \
+	ddb=$$(.ci/dynamodb-local start); eval "$$ddb"; \
+	moto=$$(.ci/moto start); eval "$$moto"; \
+	HOOKLINE_REQUIRE_SERVICES=1 $(GO) test -run '^$$' -bench BenchmarkLambda -benchtime 200x ./cmd/hookline
 
 # Regenerate events/ from shared/samples (a test fails if they drift apart).
 events:
 	$(GO) run ./cmd/hookline samples --out events
 
-# Lambda bootstraps as `sam build` makes them: linux/arm64, static, stripped.
-FUNCTIONS := journeybee leadron tomba processor sweeper
-build:
-	@for f in $(FUNCTIONS); do \
-		mkdir -p bin/$$f; \
-		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o bin/$$f/bootstrap ./functions/$$f || exit 1; \
-		ls -l bin/$$f/bootstrap; \
-	done
+# Lambda bootstraps exactly as `sam build` builds them (BuildMethod makefile, CodeUri .: `make build-<LogicalId>`
+# with ARTIFACTS_DIR). `hookline invoke` sets LAMBDA_GOOS/LAMBDA_GOARCH to this machine's.
+LAMBDA_GOOS   ?= linux
+LAMBDA_GOARCH ?= arm64
+LAMBDAS       := JourneyBeeFunction LeadronFunction TombaFunction ProcessorFunction SweeperFunction
+lambda = GOOS=$(LAMBDA_GOOS) GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath \
+	-ldflags='-s -w' -o $(or $(ARTIFACTS_DIR),bin/$(@:build-%=%))/bootstrap ./functions/$(1)
+.PHONY: $(LAMBDAS:%=build-%)
+build-JourneyBeeFunction: ; $(call lambda,journeybee)
+build-LeadronFunction: ; $(call lambda,leadron)
+build-TombaFunction: ; $(call lambda,tomba)
+build-ProcessorFunction: ; $(call lambda,processor)
+build-SweeperFunction: ; $(call lambda,sweeper)
+build: $(LAMBDAS:%=build-%)
+	@ls -l $(LAMBDAS:%=bin/%/bootstrap)
+
+# make invoke FN=<LogicalId> EVENT=<file> [TIMES=n] [ENV_FILE=env.json]: without ENV_FILE against DynamoDB Local
+# and moto (left running; table/queue hookline-local), with ENV_FILE against what it names, with this shell's AWS credentials.
+FN    ?= JourneyBeeFunction
+EVENT ?= events/journeybee/lead_created.json
+TIMES ?= 1
+invoke:
+	@set -euo pipefail; \
+	if [ -n "$(ENV_FILE)" ]; then exec $(GO) run ./cmd/hookline invoke --times $(TIMES) --env-file "$(ENV_FILE)" $(FN) $(EVENT); fi; \
+	ddb=$$(.ci/dynamodb-local start); eval "$$ddb"; moto=$$(.ci/moto start); eval "$$moto"; \
+	$(GO) run ./cmd/hookline invoke --times $(TIMES) --local $(FN) $(EVENT)

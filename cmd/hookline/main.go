@@ -19,6 +19,8 @@ Usage:
   hookline load    [--url URL] [--n 20000] [--concurrency 50] [--dup 0.2]
                                        signed load with redeliveries; prints a table
   hookline samples [--out events]      write the API Gateway sample events
+  hookline invoke  [--local | --env-file FILE] [--env K=V] [--times N] <FunctionLogicalId> <event.json>
+                                       run a Lambda's real bootstrap on an event (sam local invoke without Docker)
   hookline events  [--data DIR | --aws] [--provider P] [--type GLOB] [--status S] [--since 24h] [--json]
   hookline events  [--data DIR | --aws] show <id>
   hookline replay  [--data DIR | --aws] (--id ID | --provider P | --type GLOB | --status S | --since D)
@@ -51,6 +53,8 @@ func run(ctx context.Context, args []string) error {
 		return replay(ctx, args[1:], os.Stdout)
 	case "redrive":
 		return redrive(ctx, args[1:], os.Stdout)
+	case "invoke":
+		return invokeCmd(ctx, args[1:], os.Stdout)
 	case "load":
 		return load(ctx, args[1:], os.Stdout)
 	case "samples":

@@ -130,6 +130,13 @@ func Processor(ctx context.Context) (*deliver.SQSHandler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("awsenv: %w", err)
 	}
+	// One EMF line per attempt: delivered / retry / failed per destination,
+	// what the dashboard and the "deliveries given up" alarm use.
+	obs := metrics.AttemptObserver(os.Stdout)
+	p.Observe = func(a deliver.Attempt) {
+		obs(metrics.Attempt{Provider: a.Provider, EventType: a.EventType, Destination: a.Destination,
+			Outcome: a.Outcome, Reason: a.Class, Latency: a.Duration})
+	}
 	return &deliver.SQSHandler{Processor: p, Queue: env.Queue, Log: env.Log}, nil
 }
 

@@ -1,0 +1,195 @@
+package lambdaemu_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline/shared/lambdaemu"
+)
+
+// bin is testdata/fn (a real aws-lambda-go function), built once by TestMain.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "lambdaemu-test")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "bootstrap")
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, "./testdata/fn")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build testdata/fn: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func start(t *testing.T, timeout time.Duration, env ...string) (*lambdaemu.Runtime, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	rt, err := lambdaemu.Start(context.Background(), lambdaemu.Function{
+		Name: "fn-test", Bootstrap: bin, Env: append(env, "AWS_REGION=eu-west-1"),
+		Timeout: timeout, Stdout: logs, Stderr: logs,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = rt.Close() })
+	return rt, logs
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type answer struct {
+	Said, RequestID, Function, Custom string
+	Deadline                          bool
+	BadStatus                         int
+}
+
+func decode(t *testing.T, res lambdaemu.Result) answer {
+	t.Helper()
+	var a struct {
+		Said      string `json:"said"`
+		RequestID string `json:"request_id"`
+		Function  string `json:"function"`
+		Custom    string `json:"custom"`
+		Deadline  bool   `json:"deadline"`
+		BadStatus int    `json:"bad_status"`
+	}
+	if err := json.Unmarshal(res.Payload, &a); err != nil {
+		t.Fatalf("payload %s: %v", res.Payload, err)
+	}
+	return answer(a)
+}
+
+func TestInvokeRunsTheHandler(t *testing.T) {
+	rt, logs := start(t, 5*time.Second, "FN_CUSTOM=from-env")
+	if rt.InitDuration() <= 0 || rt.InitDuration() > 5*time.Second {
+		t.Errorf("init duration %v", rt.InitDuration())
+	}
+	// Warm invocations reuse the same process.
+	for _, say := range []string{"one", "two"} {
+		res, err := rt.Invoke(context.Background(), []byte(`{"say":"`+say+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := decode(t, res)
+		want := answer{Said: say, RequestID: res.RequestID, Function: "fn-test", Custom: "from-env", Deadline: true}
+		if res.Error || a != want || len(res.RequestID) != 36 {
+			t.Errorf("invoke %q: %+v %+v, want %+v", say, res, a, want)
+		}
+		if res.Duration <= 0 {
+			t.Errorf("duration %v", res.Duration)
+		}
+	}
+	rss, err := rt.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Once the process has exited, everything it wrote has been copied.
+	if got := logs.String(); !strings.Contains(got, `{"msg":"init"}`) || strings.Count(got, `"msg":"invoke"`) != 2 {
+		t.Errorf("logs:\n%s", got)
+	}
+	if runtime.GOOS == "linux" && (rss < 1<<20 || rss > 1<<30) {
+		t.Errorf("peak RSS %d bytes", rss)
+	}
+	if _, err := rt.Invoke(context.Background(), []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "not running") {
+		t.Errorf("invoke after Close: %v", err)
+	}
+}
+
+func TestInvokeReportsFunctionErrors(t *testing.T) {
+	rt, _ := start(t, 5*time.Second)
+	res, err := rt.Invoke(context.Background(), []byte(`{"fail":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e struct {
+		Message string `json:"errorMessage"`
+		Type    string `json:"errorType"`
+	}
+	if !res.Error || json.Unmarshal(res.Payload, &e) != nil || e.Message != "asked to fail" || e.Type == "" {
+		t.Fatalf("error result %+v (%s)", res, res.Payload)
+	}
+	// The function keeps serving after a handler error, as on Lambda.
+	res, err = rt.Invoke(context.Background(), []byte(`{"say":"again"}`))
+	if err != nil || res.Error || decode(t, res).Said != "again" {
+		t.Fatalf("after an error: %+v %v", res, err)
+	}
+}
+
+func TestAnswerForAnotherInvocationIsRefused(t *testing.T) {
+	rt, _ := start(t, 5*time.Second)
+	res, err := rt.Invoke(context.Background(), []byte(`{"say":"x","bad_answer":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := decode(t, res); a.BadStatus != 400 || a.Said != "x" {
+		t.Fatalf("answer for an unknown request id: %+v", a)
+	}
+}
+
+func TestTimeoutKillsTheProcess(t *testing.T) {
+	rt, _ := start(t, 300*time.Millisecond)
+	begin := time.Now()
+	_, err := rt.Invoke(context.Background(), []byte(`{"sleep_ms":5000}`))
+	if err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("slow invocation: %v", err)
+	}
+	if d := time.Since(begin); d > 3*time.Second {
+		t.Errorf("timeout took %v", d)
+	}
+	if _, err := rt.Invoke(context.Background(), []byte(`{}`)); err == nil {
+		t.Fatal("the function still answers after timing out")
+	}
+}
+
+func TestInitFailures(t *testing.T) {
+	tests := []struct {
+		name, init, want string
+	}{
+		{"reported init error", "error", `init error: {"errorMessage":"no config","errorType":"InitError"}`},
+		{"exit without a word", "exit", "exited during init: exit status 3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt, err := lambdaemu.Start(context.Background(), lambdaemu.Function{Bootstrap: bin, Env: []string{"FN_INIT=" + tt.init}})
+			if err == nil {
+				_, _ = rt.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Start = %v, want %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := lambdaemu.Start(context.Background(), lambdaemu.Function{Bootstrap: filepath.Join(t.TempDir(), "missing")}); err == nil {
+		t.Fatal("started a missing bootstrap")
+	}
+}
