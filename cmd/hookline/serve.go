@@ -17,6 +17,7 @@ import (
 	"github.com/hookline/hookline/shared/deliver"
 	"github.com/hookline/hookline/shared/ingest"
 	"github.com/hookline/hookline/shared/queue/embedded"
+	"github.com/hookline/hookline/shared/store/local"
 	"github.com/hookline/hookline/shared/store/sqlite"
 	"github.com/hookline/hookline/shared/wire"
 )
@@ -50,14 +51,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	q, err := embedded.New(st.DB())
+	// The queue lives in the store's file and writes through the store's
+	// group commit: a processed message's delivery state and its Delete (or
+	// ChangeVisibility) share one fsync, as do receives.
+	q, err := embedded.New(st.DB(), embedded.WithMaxReceives(maxReceives(cfg)), embedded.WithWriter(st.Write))
+	if err != nil {
+		return err
+	}
+	// The handlers store a new event as queued and enqueue it in one commit.
+	ls, err := local.New(st, q)
 	if err != nil {
 		return err
 	}
 
 	mux := http.NewServeMux()
 	for _, name := range cfg.Providers() {
-		h, err := wire.Handler(cfg, name, st, q, log)
+		h, err := wire.Handler(cfg, name, ls, q, log)
 		if err != nil {
 			return err
 		}
@@ -116,6 +125,34 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// receiveMargin is how many receives of a message, beyond one per delivery
+// attempt, maxReceives allows: receives that attempt nothing, such as a
+// failed Process (store busy or unavailable: the message backs off and comes
+// back) or a lease that ran out while its processor was still working.
+const receiveMargin = 10
+
+// maxReceives is the embedded queue's dead-letter threshold for cfg. The
+// processor, not the queue, decides when a message is given up: it makes at
+// most max_attempts attempts per destination and every receive attempts at
+// least one due destination, so a message is received at most the sum of
+// every destination's max_attempts times before its event is delivered or
+// marked failed (and the message deleted). The queue's dead-lettering is a
+// backstop for messages that keep failing outside the processor's control;
+// with the default 10 it would dead-letter an event whose destinations still
+// had attempts left (two destinations of 10 attempts already need up to 20
+// receives), leaving it neither delivered nor marked failed.
+func maxReceives(cfg *config.Config) int {
+	n := receiveMargin
+	for _, d := range cfg.Destinations {
+		attempts := d.MaxAttempts
+		if attempts <= 0 { // config.Parse sets the default; a Config built in code may not
+			attempts = config.DefaultMaxAttempts
+		}
+		n += attempts
+	}
+	return n
 }
 
 // loadLocalConfig reads --config, else ./hookline.yaml, else the built-in

@@ -204,3 +204,23 @@ func TestServeSurvivesKill9(t *testing.T) {
 		}
 	}
 }
+
+// The embedded queue must not dead-letter a message while the processor may
+// still attempt one of its destinations: its threshold exceeds the sum of
+// every destination's max_attempts.
+func TestMaxReceivesExceedsAttempts(t *testing.T) {
+	cfg := config.Development()
+	cfg.Destinations = []config.Destination{
+		{Name: "a", Type: "log", MaxAttempts: 25},
+		{Name: "b", Type: "log", MaxAttempts: 100},
+		{Name: "c", Type: "log"}, // unset: the default
+	}
+	total := 25 + 100 + config.DefaultMaxAttempts
+	if got := maxReceives(cfg); got <= total {
+		t.Errorf("maxReceives = %d, want more than %d", got, total)
+	}
+	cfg.Destinations = nil
+	if got := maxReceives(cfg); got < 1 {
+		t.Errorf("maxReceives without destinations = %d, want at least 1", got)
+	}
+}

@@ -22,8 +22,16 @@
 //   - Redrive returns every dead letter to the queue, visible, with its receive
 //     count reset.
 //
+// Writes: Enqueue, Delete and ChangeVisibility are group-committed: the calls
+// waiting at one moment share one transaction (one fsync), and each returns
+// after its own commit. EnqueueTx writes a message inside the caller's
+// transaction instead (the embedded store's group commit, so that an event
+// and its message commit atomically). With WithWriter, the queue's writes
+// (its group commits and Receive's claim) go through the embedded store's
+// group commit altogether: one fsync for the store's writes and the queue's.
+//
 // Waiting: ReceiveWait blocks until a message is visible or its wait ends.
-// Enqueue, Redrive and ChangeVisibility in this process wake waiters at once;
+// Enqueue, Redrive, ChangeVisibility and Wake in this process wake waiters at once;
 // a waiter also wakes when the next in-flight message's visibility runs out,
 // and re-checks at least every second, so messages written by another process
 // on the same file (such as `hookline redrive`) are seen too.
@@ -80,13 +88,14 @@ type Queue struct {
 	db          *sql.DB
 	maxReceives int
 	now         func() time.Time
+	writer      func(ctx context.Context, fn func(tx *sql.Tx) error) error // nil: own transactions on db
 
 	mu      sync.Mutex
 	changed chan struct{} // closed (and replaced) when messages may have become visible
 
-	bmu      sync.Mutex    // guards the group commit of Enqueue
-	pending  []*enqueueReq // enqueues waiting for the next commit
-	flushing bool          // some Enqueue leads a commit now
+	bmu      sync.Mutex // guards the group commit of Enqueue, Delete and ChangeVisibility
+	pending  []*op      // writes waiting for the next commit
+	flushing bool       // some call leads a commit now
 }
 
 // Option configures a Queue.
@@ -95,6 +104,17 @@ type Option func(*Queue)
 // WithMaxReceives sets how many times a message may be received; the receive
 // after that moves it to the dead-letter state. Default DefaultMaxReceives.
 func WithMaxReceives(n int) Option { return func(q *Queue) { q.maxReceives = n } }
+
+// WithWriter makes the queue run its writes (the group commits of Enqueue,
+// Delete and ChangeVisibility, and Receive's claim) through write, which
+// must run fn in a transaction on the queue's database and return once it
+// committed: the embedded store's Write (sqlite.Store.Write), whose group
+// commit then carries the queue's writes and the store's in one fsync
+// instead of one each. fn returns an error only when the database failed;
+// write must then roll fn's work back.
+func WithWriter(write func(ctx context.Context, fn func(tx *sql.Tx) error) error) Option {
+	return func(q *Queue) { q.writer = write }
+}
 
 // WithClock sets the clock used for visibility and timestamps (default
 // time.Now). ReceiveWait still waits in real time.
@@ -117,6 +137,7 @@ func New(db *sql.DB, opts ...Option) (*Queue, error) {
 	if q.now == nil {
 		return nil, errors.New("embedded queue: nil clock")
 	}
+
 	if _, err := db.Exec(schema); err != nil {
 		return nil, unavailable("create schema", err)
 	}
@@ -131,49 +152,106 @@ func (q *Queue) MaxReceives() int { return q.maxReceives }
 // message is committed. Enqueueing the same event twice gives two messages, as
 // on SQS: the processor dedupes per destination.
 //
-// Concurrent Enqueues share one transaction (group commit): with
-// synchronous=FULL every commit costs an fsync, and batching them is what
-// lets many webhooks at once go faster than one fsync each. Each call still
-// returns only after its own message is durable. Once its message has joined
-// a batch, a call waits for that commit even if ctx ends meanwhile (bounded by
-// the database's busy timeout), so that nobody is left holding the batch.
+// Enqueue, Delete and ChangeVisibility share one group commit: concurrent
+// calls are written in one transaction (see write).
 func (q *Queue) Enqueue(ctx context.Context, eventID, eventType string) error {
 	if eventID == "" {
 		return errors.New("embedded queue: enqueue: empty event id")
 	}
-	if err := ctx.Err(); err != nil {
+	return q.write(ctx, &op{kind: opEnqueue, eventID: eventID, eventType: eventType})
+}
+
+// EnqueueTx adds a message for the event inside tx, a transaction the caller
+// opened on the queue's database (such as the embedded store's group commit,
+// so that an event and its message commit together, or neither does). The
+// message exists once tx commits; after that, call Wake so that waiting
+// receivers in this process see it at once (they would otherwise find it at
+// their next periodic look).
+func (q *Queue) EnqueueTx(tx *sql.Tx, eventID, eventType string) error {
+	if eventID == "" {
+		return errors.New("embedded queue: enqueue: empty event id")
+	}
+	now := q.now().UnixMilli()
+	if _, err := tx.Exec(insertSQL, eventID, eventType, now, now); err != nil {
 		return unavailable("enqueue", err)
 	}
-	r := &enqueueReq{eventID: eventID, eventType: eventType, done: make(chan error, 1)}
-	q.bmu.Lock()
-	q.pending = append(q.pending, r)
-	lead := !q.flushing
-	q.flushing = true
-	q.bmu.Unlock()
-	if !lead {
-		if err := <-r.done; err != errLead {
-			return err
-		}
-	}
-	// This call leads: commit what is pending (its own message included),
-	// then hand the lead to the next waiting call, if any.
-	q.flush(context.WithoutCancel(ctx))
-	return <-r.done
+	return nil
 }
 
-// enqueueReq is one Enqueue waiting for its batch to commit.
-type enqueueReq struct {
-	eventID, eventType string
-	done               chan error // the commit's result, or errLead
+// Wake wakes every ReceiveWait in this process, to look for messages at
+// once: call it after committing messages written with EnqueueTx.
+func (q *Queue) Wake() { q.signal() }
+
+// The write statements of the group commit.
+const (
+	insertSQL = `INSERT INTO queue_messages (event_id, event_type, visible_at, enqueued_at) VALUES (?, ?, ?, ?)`
+	deleteSQL = `DELETE FROM queue_messages WHERE id = ? AND lease = ? AND dead = 0`
+	hideSQL   = `UPDATE queue_messages SET visible_at = ? WHERE id = ? AND lease = ? AND dead = 0`
+)
+
+type opKind int
+
+const (
+	opEnqueue opKind = iota
+	opDelete
+	opChangeVisibility
+)
+
+var opNames = [...]string{opEnqueue: "enqueue", opDelete: "delete", opChangeVisibility: "change visibility"}
+
+// op is one Enqueue, Delete or ChangeVisibility waiting for its group to
+// commit.
+type op struct {
+	kind               opKind
+	eventID, eventType string     // enqueue
+	id                 int64      // delete, change visibility: the receipt's row
+	lease              string     // and lease
+	visibleAt          int64      // change visibility: unix ms
+	done               chan error // the commit's result for this op, or errLead
 }
 
-// errLead tells a waiting Enqueue to commit the pending batch itself.
+// errLead tells a waiting call to commit the pending group itself.
 var errLead = errors.New("embedded queue: lead the next batch")
 
 // maxBatch bounds one group commit.
 const maxBatch = 512
 
-// flush commits up to maxBatch pending enqueues in one transaction, answers
+// write runs o in the next group commit and returns its result once that
+// commit is durable.
+//
+// Concurrent writes share one transaction (group commit): with
+// synchronous=FULL every commit costs an fsync, and batching them is what
+// lets many webhooks, and many processed messages, at once go faster than one
+// fsync each. Each call still returns only after its own write is durable.
+// Delete and ChangeVisibility act on the current lease only: a stale receipt
+// matches no row, so it changes nothing and fails alone with
+// queue.ErrInvalidReceipt while the rest of its group commits. A database
+// error fails the whole group (nothing of it commits). Once its write has
+// joined a group, a call waits for that commit even if ctx ends meanwhile
+// (bounded by the database's busy timeout), so that nobody is left holding
+// the group.
+func (q *Queue) write(ctx context.Context, o *op) error {
+	if err := ctx.Err(); err != nil {
+		return unavailable(opNames[o.kind], err)
+	}
+	o.done = make(chan error, 1)
+	q.bmu.Lock()
+	q.pending = append(q.pending, o)
+	lead := !q.flushing
+	q.flushing = true
+	q.bmu.Unlock()
+	if !lead {
+		if err := <-o.done; err != errLead {
+			return err
+		}
+	}
+	// This call leads: commit what is pending (its own write included),
+	// then hand the lead to the next waiting call, if any.
+	q.flush(context.WithoutCancel(ctx))
+	return <-o.done
+}
+
+// flush commits up to maxBatch pending writes in one transaction, answers
 // each, and passes the lead on (or clears flushing).
 func (q *Queue) flush(ctx context.Context) {
 	q.bmu.Lock()
@@ -182,11 +260,11 @@ func (q *Queue) flush(ctx context.Context) {
 	q.pending = slices.Delete(q.pending, 0, n)
 	q.bmu.Unlock()
 
-	err := q.insert(ctx, batch)
-	for _, r := range batch {
-		r.done <- err
+	errs, wake := q.apply(ctx, batch)
+	for i, o := range batch {
+		o.done <- errs[i]
 	}
-	if err == nil {
+	if wake {
 		q.signal()
 	}
 
@@ -199,34 +277,96 @@ func (q *Queue) flush(ctx context.Context) {
 	q.bmu.Unlock()
 }
 
-func (q *Queue) insert(ctx context.Context, batch []*enqueueReq) error {
-	const stmt = `INSERT INTO queue_messages (event_id, event_type, visible_at, enqueued_at) VALUES (?, ?, ?, ?)`
+// execer is a *sql.DB or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// apply writes the batch, in one transaction unless it is a single write
+// (one autocommit statement), and returns each write's result, and whether
+// messages may have become visible.
+func (q *Queue) apply(ctx context.Context, batch []*op) (errs []error, wake bool) {
+	fail := func(err error) ([]error, bool) {
+		errs = make([]error, len(batch))
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs, false
+	}
+	if q.writer != nil {
+		err := q.writer(ctx, func(tx *sql.Tx) error {
+			var err error
+			errs, wake, err = q.applyOps(ctx, tx, batch)
+			return err
+		})
+		if err != nil {
+			return fail(q.writerErr("group commit", err))
+		}
+		return errs, wake
+	}
+	var ex execer = q.db
+	var tx *sql.Tx
+	if len(batch) > 1 {
+		var err error
+		if tx, err = q.db.BeginTx(ctx, nil); err != nil {
+			return fail(unavailable("group commit", err))
+		}
+		defer tx.Rollback() // a no-op after Commit
+		ex = tx
+	}
+	errs, wake, err := q.applyOps(ctx, ex, batch)
+	if err != nil {
+		return fail(err)
+	}
+	if tx != nil {
+		if err := tx.Commit(); err != nil {
+			return fail(unavailable("group commit", err))
+		}
+	}
+	return errs, wake
+}
+
+// writerErr wraps an error of the writer (WithWriter) as the queue's.
+func (q *Queue) writerErr(op string, err error) error {
+	if errors.Is(err, queue.ErrUnavailable) {
+		return err
+	}
+	return unavailable(op, err)
+}
+
+// applyOps runs the batch's statements on ex: each write's result, whether
+// messages may have become visible, and an error only if the database
+// failed (then nothing of the batch may commit).
+func (q *Queue) applyOps(ctx context.Context, ex execer, batch []*op) (errs []error, wake bool, dbErr error) {
+	errs = make([]error, len(batch))
 	now := q.now().UnixMilli()
-	if len(batch) == 1 { // no concurrency: one autocommit statement
-		if _, err := q.db.ExecContext(ctx, stmt, batch[0].eventID, batch[0].eventType, now, now); err != nil {
-			return unavailable("enqueue", err)
+	for i, o := range batch {
+		var res sql.Result
+		var err error
+		switch o.kind {
+		case opEnqueue:
+			_, err = ex.ExecContext(ctx, insertSQL, o.eventID, o.eventType, now, now)
+		case opDelete:
+			res, err = ex.ExecContext(ctx, deleteSQL, o.id, o.lease)
+		case opChangeVisibility:
+			res, err = ex.ExecContext(ctx, hideSQL, o.visibleAt, o.id, o.lease)
 		}
-		return nil
-	}
-	tx, err := q.db.BeginTx(ctx, nil)
-	if err != nil {
-		return unavailable("enqueue", err)
-	}
-	defer tx.Rollback() // a no-op after Commit
-	ps, err := tx.PrepareContext(ctx, stmt)
-	if err != nil {
-		return unavailable("enqueue", err)
-	}
-	defer ps.Close()
-	for _, r := range batch {
-		if _, err := ps.ExecContext(ctx, r.eventID, r.eventType, now, now); err != nil {
-			return unavailable("enqueue", err)
+		if err != nil {
+			return nil, false, unavailable(opNames[o.kind], err)
+		}
+		if res != nil {
+			if err := checkOne(res, opNames[o.kind]); errors.Is(err, queue.ErrInvalidReceipt) {
+				errs[i] = err // stale: it changed nothing
+				continue
+			} else if err != nil {
+				return nil, false, err
+			}
+		}
+		if o.kind != opDelete {
+			wake = true
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return unavailable("enqueue: commit", err)
-	}
-	return nil
+	return errs, wake, nil
 }
 
 // Receive claims up to maxMsgs visible messages (oldest visibility first), hides
@@ -247,12 +387,46 @@ func (q *Queue) Receive(ctx context.Context, maxMsgs int, visibility time.Durati
 	}
 	now := q.now().UnixMilli()
 
-	tx, err := q.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, unavailable("receive", err)
+	var got []claimed
+	claim := func(tx *sql.Tx) error {
+		var err error
+		got, err = q.claim(ctx, tx, now, maxMsgs, visibility, lease)
+		return err
 	}
-	defer tx.Rollback() // a no-op after Commit
+	if q.writer != nil {
+		if err := q.writer(ctx, claim); err != nil {
+			return nil, q.writerErr("receive", err)
+		}
+	} else {
+		tx, err := q.db.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, unavailable("receive", err)
+		}
+		defer tx.Rollback() // a no-op after Commit
+		if err := claim(tx); err != nil {
+			return nil, err
+		}
+		if err := tx.Commit(); err != nil {
+			return nil, unavailable("receive: commit", err)
+		}
+	}
+	slices.SortFunc(got, func(a, b claimed) int { return cmp.Compare(a.id, b.id) })
+	msgs := make([]queue.Message, len(got))
+	for i, c := range got {
+		msgs[i] = c.msg
+	}
+	return msgs, nil
+}
 
+// claimed is one message a receive claimed, with its row id.
+type claimed struct {
+	id  int64
+	msg queue.Message
+}
+
+// claim is Receive's work in tx: dead-letter the exhausted messages at the
+// head of the queue, then claim up to maxMsgs visible ones under lease.
+func (q *Queue) claim(ctx context.Context, tx *sql.Tx, now int64, maxMsgs int, visibility time.Duration, lease string) ([]claimed, error) {
 	// The first statement writes, so the transaction takes the write lock
 	// (honouring busy_timeout) before it reads anything: no stale snapshot.
 	// Exhausted messages at the head of the queue go to the dead-letter state.
@@ -276,10 +450,6 @@ func (q *Queue) Receive(ctx context.Context, maxMsgs int, visibility time.Durati
 	if err != nil {
 		return nil, unavailable("receive: claim", err)
 	}
-	type claimed struct {
-		id  int64
-		msg queue.Message
-	}
 	var got []claimed
 	for rows.Next() {
 		var c claimed
@@ -296,15 +466,7 @@ func (q *Queue) Receive(ctx context.Context, maxMsgs int, visibility time.Durati
 	if err := rows.Err(); err != nil {
 		return nil, unavailable("receive: claim", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, unavailable("receive: commit", err)
-	}
-	slices.SortFunc(got, func(a, b claimed) int { return cmp.Compare(a.id, b.id) })
-	msgs := make([]queue.Message, len(got))
-	for i, c := range got {
-		msgs[i] = c.msg
-	}
-	return msgs, nil
+	return got, nil
 }
 
 // ReceiveWait is Receive that waits up to wait for a message to become
@@ -345,24 +507,22 @@ func (q *Queue) ReceiveWait(ctx context.Context, maxMsgs int, visibility, wait t
 
 // Delete removes the message received with receipt. A receipt that is not
 // the message's current lease (deleted, dead-lettered, or received again by
-// someone else) gives queue.ErrInvalidReceipt and deletes nothing.
+// someone else) gives queue.ErrInvalidReceipt and deletes nothing. Concurrent
+// Deletes share a group commit with Enqueue and ChangeVisibility; each
+// returns after its own commit.
 func (q *Queue) Delete(ctx context.Context, receipt string) error {
 	id, lease, err := parseReceipt(receipt)
 	if err != nil {
 		return err
 	}
-	res, err := q.db.ExecContext(ctx,
-		`DELETE FROM queue_messages WHERE id = ? AND lease = ? AND dead = 0`, id, lease)
-	if err != nil {
-		return unavailable("delete", err)
-	}
-	return checkOne(res, "delete")
+	return q.write(ctx, &op{kind: opDelete, id: id, lease: lease})
 }
 
 // ChangeVisibility makes the message received with receipt visible again
 // after d (0: at once), counted from now. It is the processor's backoff. The
 // receipt stays valid until the message is received again. A stale receipt
-// gives queue.ErrInvalidReceipt and changes nothing.
+// gives queue.ErrInvalidReceipt and changes nothing. It shares the group
+// commit of Enqueue and Delete.
 func (q *Queue) ChangeVisibility(ctx context.Context, receipt string, d time.Duration) error {
 	if d < 0 {
 		return fmt.Errorf("embedded queue: change visibility: negative duration %v", d)
@@ -371,17 +531,7 @@ func (q *Queue) ChangeVisibility(ctx context.Context, receipt string, d time.Dur
 	if err != nil {
 		return err
 	}
-	res, err := q.db.ExecContext(ctx,
-		`UPDATE queue_messages SET visible_at = ? WHERE id = ? AND lease = ? AND dead = 0`,
-		q.now().UnixMilli()+ceilMillis(d), id, lease)
-	if err != nil {
-		return unavailable("change visibility", err)
-	}
-	if err := checkOne(res, "change visibility"); err != nil {
-		return err
-	}
-	q.signal()
-	return nil
+	return q.write(ctx, &op{kind: opChangeVisibility, id: id, lease: lease, visibleAt: q.now().UnixMilli() + ceilMillis(d)})
 }
 
 // DeadLetters returns up to limit dead-lettered messages, oldest first, with

@@ -193,6 +193,11 @@ func dsn(path string, readOnly bool) (string, error) {
 		q.Add("_pragma", "journal_size_limit(67108864)")
 		// Take the write lock at BEGIN: a transaction never has to upgrade.
 		q.Set("_txlock", "immediate")
+		// Savepoint sub-journals and statement journals in memory: they only
+		// serve rollbacks inside the open transaction (never recovery), and
+		// every savepoint of a group commit would otherwise write each page
+		// it touches to a temporary file, on the writer goroutine.
+		q.Add("_pragma", "temp_store(memory)")
 	}
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}
 	return u.String(), nil
@@ -504,6 +509,37 @@ func (s *Store) closeDBs() error {
 // Put claims ev's idempotency key and stores ev in one step (see package
 // store). It returns once the event is durable.
 func (s *Store) Put(ctx context.Context, ev store.Event, keyExpiresAt time.Time) (store.PutResult, error) {
+	return s.put(ctx, ev, keyExpiresAt, store.StatusReceived, nil)
+}
+
+// PutWith is Put that stores a new event with status st (Put's is
+// store.StatusReceived) and runs also in the same transaction, right after
+// the insert, with the result (ID = ev.ID, Status = st): the event and also's
+// writes commit together in the next group commit, or neither does. If also
+// fails, the put is rolled back and PutWith returns also's error. also runs
+// only for a new event: a duplicate returns the first event's id and status
+// as Put does, and an existing id fails as with Put. also runs on the writer
+// goroutine, under the rules of Write: short, tx only, never the Store or DB.
+//
+// It is how the embedded mode stores a webhook already queued (its queue
+// lives in the same file): one commit instead of three.
+func (s *Store) PutWith(ctx context.Context, ev store.Event, keyExpiresAt time.Time, st store.Status,
+	also func(tx *sql.Tx, r store.PutResult) error) (store.PutResult, error) {
+	if !st.Valid() {
+		return store.PutResult{}, fmt.Errorf("%w: status %q", store.ErrInvalid, st)
+	}
+	if also == nil {
+		return store.PutResult{}, fmt.Errorf("%w: nil also", store.ErrInvalid)
+	}
+	return s.put(ctx, ev, keyExpiresAt, st, also)
+}
+
+// put is Put and PutWith. Without also it is one of the store's own writes
+// (it refuses before writing anything, so it needs no savepoint); with also,
+// it runs in a savepoint like Write, so that a failure of also rolls the
+// insert back too.
+func (s *Store) put(ctx context.Context, ev store.Event, keyExpiresAt time.Time, st store.Status,
+	also func(tx *sql.Tx, r store.PutResult) error) (store.PutResult, error) {
 	if err := ev.Validate(); err != nil {
 		return store.PutResult{}, err
 	}
@@ -546,15 +582,18 @@ func (s *Store) Put(ctx context.Context, ev store.Event, keyExpiresAt time.Time)
 			return unavailable("put", err)
 		}
 		if _, err := tx.stmt(s.insert).Exec(ev.ID, ev.Provider, ev.Type, ev.IdempotencyKey, ev.EntityID, ev.Tenant,
-			string(store.StatusReceived), received, nanos(ev.OccurredAt), nanos(ev.UpdatedAt), nanos(ev.ExpiresAt)); err != nil {
+			string(st), received, nanos(ev.OccurredAt), nanos(ev.UpdatedAt), nanos(ev.ExpiresAt)); err != nil {
 			return unavailable("put", err)
 		}
 		if _, err := tx.stmt(s.insertBody).Exec(blob(ev.Raw), meta, blob(ev.Normalized)); err != nil {
 			return unavailable("put", err)
 		}
-		res = store.PutResult{ID: ev.ID, Status: store.StatusReceived}
+		res = store.PutResult{ID: ev.ID, Status: st}
+		if also != nil {
+			return also(tx.Tx, res)
+		}
 		return nil
-	}, true)
+	}, also == nil)
 	if err != nil {
 		return store.PutResult{}, err
 	}

@@ -96,6 +96,7 @@ func TestPragmas(t *testing.T) {
 		{s.w, "synchronous", "2"}, // FULL
 		{s.w, "foreign_keys", "1"},
 		{s.w, "busy_timeout", "10000"},
+		{s.w, "temp_store", "2"}, // MEMORY: savepoint sub-journals
 		{s.r, "synchronous", "2"},
 		{s.r, "foreign_keys", "1"},
 		{s.r, "query_only", "1"},
@@ -586,4 +587,154 @@ func TestMigrationKeepsOldEvents(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("SaveDeliveries on an old event = %v, %v", ok, err)
 	}
+}
+
+// TestPutWith runs also in the put's own step of a group commit: a new event
+// is stored with the given status together with also's writes; if also
+// fails, neither is, and the key stays free; a duplicate does not run also.
+// The other writes of the group are untouched either way.
+func TestPutWith(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	if _, err := s.DB().Exec(`CREATE TABLE scratch (v TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	insert := func(v string, fail error) func(tx *sql.Tx, r store.PutResult) error {
+		return func(tx *sql.Tx, r store.PutResult) error {
+			if _, err := tx.Exec(`INSERT INTO scratch VALUES (?)`, v+":"+string(r.Status)); err != nil {
+				return err
+			}
+			return fail
+		}
+	}
+	boom := errors.New("boom")
+	at := time.Now().UTC()
+	kept := storetest.NewEvent("leadron", "evt_with_kept", at)
+	dup := storetest.NewEvent("leadron", "evt_with_kept", at)
+	failed := storetest.NewEvent("leadron", "evt_with_failed", at)
+	other := storetest.NewEvent("tomba", "tb_with_other", at)
+
+	queue, release := holdWriter(t, s)
+	var resKept, resDup, resOther store.PutResult
+	var errKept, errDup, errFailed, errOther error
+	queue(func() {
+		resKept, errKept = s.PutWith(ctx, kept, at.Add(time.Hour), store.StatusQueued, insert("kept", nil))
+	})
+	queue(func() {
+		_, errFailed = s.PutWith(ctx, failed, at.Add(time.Hour), store.StatusQueued, insert("failed", boom))
+	})
+	queue(func() {
+		resDup, errDup = s.PutWith(ctx, dup, at.Add(time.Hour), store.StatusQueued, insert("dup", nil))
+	})
+	queue(func() { resOther, errOther = s.Put(ctx, other, at.Add(time.Hour)) })
+	release()
+
+	if errKept != nil || resKept != (store.PutResult{ID: kept.ID, Status: store.StatusQueued}) {
+		t.Errorf("kept = %+v, %v", resKept, errKept)
+	}
+	if !errors.Is(errFailed, boom) {
+		t.Errorf("failed = %v, want also's error", errFailed)
+	}
+	if errDup != nil || resDup != (store.PutResult{Duplicate: true, ID: kept.ID, Status: store.StatusQueued}) {
+		t.Errorf("dup = %+v, %v; want duplicate of %s, queued", resDup, errDup, kept.ID)
+	}
+	if errOther != nil || resOther.Duplicate {
+		t.Errorf("other = %+v, %v", resOther, errOther)
+	}
+	if got := scratch(t, s); fmt.Sprint(got) != "[kept:queued]" {
+		t.Errorf("scratch = %v, want only kept's write", got)
+	}
+	if got, err := s.Get(ctx, kept.ID); err != nil || got.Status != store.StatusQueued {
+		t.Errorf("kept stored = %+v, %v", got, err)
+	}
+	if _, err := s.Get(ctx, failed.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("failed stored: Get = %v, want ErrNotFound", err)
+	}
+	if got, err := s.Get(ctx, other.ID); err != nil || got.Status != store.StatusReceived {
+		t.Errorf("other stored = %+v, %v", got, err)
+	}
+	// The failed put claimed nothing: its key is free.
+	again := storetest.NewEvent("leadron", "evt_with_failed", at)
+	if res, err := s.Put(ctx, again, at.Add(time.Hour)); err != nil || res.Duplicate {
+		t.Errorf("Put evt_with_failed again = %+v, %v; want new", res, err)
+	}
+}
+
+// TestPutWithAloneRollsBack: a PutWith alone in its group (no savepoint)
+// whose also fails stores nothing either, and an existing id is refused
+// without running also.
+func TestPutWithAloneRollsBack(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	if _, err := s.DB().Exec(`CREATE TABLE scratch (v TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC()
+	ev := storetest.NewEvent("leadron", "evt_alone", at)
+	boom := errors.New("boom")
+	_, err := s.PutWith(ctx, ev, at.Add(time.Hour), store.StatusQueued, func(tx *sql.Tx, r store.PutResult) error {
+		if _, err := tx.Exec(`INSERT INTO scratch VALUES ('alone')`); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("PutWith = %v, want also's error", err)
+	}
+	if _, err := s.Get(ctx, ev.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Get = %v, want ErrNotFound", err)
+	}
+	if got := scratch(t, s); len(got) != 0 {
+		t.Errorf("scratch = %v, want empty", got)
+	}
+
+	if _, err := s.Put(ctx, ev, at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	clash := storetest.NewEvent("leadron", "evt_alone_clash", at)
+	clash.ID = ev.ID
+	called := false
+	_, err = s.PutWith(ctx, clash, at.Add(time.Hour), store.StatusQueued, func(*sql.Tx, store.PutResult) error {
+		called = true
+		return nil
+	})
+	if !errors.Is(err, store.ErrInvalid) || called {
+		t.Errorf("PutWith of an existing id = %v (also called: %v), want ErrInvalid without also", err, called)
+	}
+}
+
+func TestPutWithValidates(t *testing.T) {
+	s := newStore(t)
+	ev := storetest.NewEvent("leadron", "evt_validate", time.Now().UTC())
+	nop := func(*sql.Tx, store.PutResult) error { return nil }
+	if _, err := s.PutWith(t.Context(), ev, time.Time{}, "bogus", nop); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("bad status: %v, want ErrInvalid", err)
+	}
+	if _, err := s.PutWith(t.Context(), ev, time.Time{}, store.StatusQueued, nil); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("nil also: %v, want ErrInvalid", err)
+	}
+	if _, err := s.Get(t.Context(), ev.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Get = %v, want ErrNotFound", err)
+	}
+}
+
+func scratch(t *testing.T, s *Store) []string {
+	t.Helper()
+	rows, err := s.DB().Query(`SELECT v FROM scratch ORDER BY rowid`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
