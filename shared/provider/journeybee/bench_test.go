@@ -32,3 +32,28 @@ func BenchmarkVerify(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecodeBody compares the body decoding alone (validation,
+// configuration, entity) of the lead_created fixture: the single-pass
+// scanner Verify uses against the encoding/json path it falls back to.
+func BenchmarkDecodeBody(b *testing.B) {
+	body := fixture(b, "lead_created")
+	spec, err := lookupEvent("lead_created")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		fast bool
+	}{{"scanner", true}, {"encoding_json", false}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := decodeBody(body, spec, bc.fast); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

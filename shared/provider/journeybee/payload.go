@@ -433,7 +433,8 @@ func isDigits(s string) bool {
 
 // wireBody is the top level of a body. The entities are decoded in the
 // same pass as the body is validated, which is most of Verify's cost; the
-// undocumented contact shapes are kept raw.
+// undocumented contact shapes are kept raw. (From scanBody, Configuration
+// may be a slice of the body: it is only read, never kept.)
 type wireBody struct {
 	Lead           *Lead           `json:"lead"`
 	Deal           *Deal           `json:"deal"`
@@ -454,23 +455,35 @@ type wireBody struct {
 // not an object therefore decodes as an empty one (or stays nil if null),
 // and is refused for its missing uuid.
 func parseBody(raw []byte, spec eventSpec) (*Payload, string, error) {
+	return decodeBody(raw, spec, true)
+}
+
+// decodeBody is parseBody. With fast set, the body, the configuration and
+// the contact are read by the single-pass scanner (scan.go) wherever it can
+// and by encoding/json otherwise; without, by encoding/json alone. The
+// result is the same (FuzzDecodeMatches): fast=false is the reference the
+// fast path is tested against, and what it falls back to.
+func decodeBody(raw []byte, spec eventSpec, fast bool) (*Payload, string, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, "", reject(provider.ErrEmptyBody, "body is empty")
 	}
 	var w wireBody
-	err := json.Unmarshal(raw, &w)
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return nil, "", fmt.Errorf("journeybee: body is not valid JSON (offset %d): %w", se.Offset, provider.ErrMalformedJSON)
-	case firstByte(raw) != '{':
-		return nil, "", reject(provider.ErrInvalidPayload, "body is not a JSON object")
-	case err != nil && !errors.As(err, &te): // not expected
-		return nil, "", reject(provider.ErrInvalidPayload, "body does not decode")
+	if !fast || !scanBody(raw, spec.entity, &w) {
+		w = wireBody{} // scanBody may have decoded part of it
+		err := json.Unmarshal(raw, &w)
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return nil, "", fmt.Errorf("journeybee: body is not valid JSON (offset %d): %w", se.Offset, provider.ErrMalformedJSON)
+		case firstByte(raw) != '{':
+			return nil, "", reject(provider.ErrInvalidPayload, "body is not a JSON object")
+		case err != nil && !errors.As(err, &te): // not expected
+			return nil, "", reject(provider.ErrInvalidPayload, "body does not decode")
+		}
 	}
 
-	cfg, err := parseConfiguration(w.Configuration)
+	cfg, err := parseConfiguration(w.Configuration, fast)
 	if err != nil {
 		return nil, "", err
 	}
@@ -488,7 +501,7 @@ func parseBody(raw []byte, spec eventSpec) (*Payload, string, error) {
 	case entityMessage:
 		p.Message, key, id = w.Message, "message", w.Message.uuid()
 	case entityContact:
-		key, id = decodeContact(p, &w)
+		key, id = decodeContact(p, &w, fast)
 	default: // no documented entity
 		return p, "", nil
 	}
@@ -545,7 +558,8 @@ func (c *PartnerContact) uuid() string {
 // key of its entity and the entity's uuid. The shape is undocumented: the
 // entity is the first present (non-null) of "contact", "partner_contact"
 // and "partnership"; a partnership beside a contact is kept as context.
-func decodeContact(p *Payload, w *wireBody) (key, uuid string) {
+// With fast set, the contact is read by scanContact if it can.
+func decodeContact(p *Payload, w *wireBody, fast bool) (key, uuid string) {
 	p.Partnership = w.Partnership
 	key, raw := "contact", w.Contact
 	if !present(raw) {
@@ -559,7 +573,10 @@ func decodeContact(p *Payload, w *wireBody) (key, uuid string) {
 	}
 	if firstByte(raw) == '{' {
 		p.Contact = &PartnerContact{Raw: raw}
-		_ = json.Unmarshal(raw, p.Contact) // tolerant, as in parseBody
+		if !fast || !scanContact(raw, p.Contact) {
+			p.Contact = &PartnerContact{Raw: raw}
+			_ = json.Unmarshal(raw, p.Contact) // tolerant, as in parseBody
+		}
 	}
 	return key, p.Contact.uuid()
 }
@@ -572,7 +589,8 @@ func present(raw json.RawMessage) bool {
 // parseConfiguration checks the legacy "configuration" array: absent or
 // null is fine, otherwise every element must be an object with a non-empty
 // string id and an array "selected" (whose elements are decoded tolerantly).
-func parseConfiguration(raw json.RawMessage) ([]Configuration, error) {
+// With fast set, the array is read by scanConfiguration if it can.
+func parseConfiguration(raw json.RawMessage, fast bool) ([]Configuration, error) {
 	if !present(raw) {
 		return nil, nil
 	}
@@ -582,11 +600,11 @@ func parseConfiguration(raw json.RawMessage) ([]Configuration, error) {
 	// One tolerant pass: an element that is not an object decodes as an
 	// empty item, and "selected" stays nil unless it is a JSON array
 	// (encoding/json makes [] an empty, non-nil slice).
-	var items []struct {
-		ID       json.RawMessage  `json:"id"`
-		Selected []SelectedOption `json:"selected"`
+	var items []configItem
+	if !fast || !scanConfiguration(raw, &items) {
+		items = nil
+		_ = json.Unmarshal(raw, &items)
 	}
-	_ = json.Unmarshal(raw, &items)
 	out := make([]Configuration, len(items))
 	for i, item := range items {
 		out[i] = Configuration{ID: jsonString(item.ID), Selected: item.Selected}
@@ -598,6 +616,12 @@ func parseConfiguration(raw json.RawMessage) ([]Configuration, error) {
 		}
 	}
 	return out, nil
+}
+
+// configItem is an element of "configuration" as first decoded.
+type configItem struct {
+	ID       json.RawMessage  `json:"id"`
+	Selected []SelectedOption `json:"selected"`
 }
 
 // occurredAt is when the entity says the event happened: its updated_at,
