@@ -7,7 +7,7 @@ GO    ?= go
 # "context deadline exceeded" when a -fuzztime duration ends (go.dev/issue/75804).
 FUZZTIME ?= 30000x
 
-.PHONY: run test vet fmt-check lint-template unit fuzz-short fuzz bench bench-lambda events build invoke
+.PHONY: run test vet fmt-check lint-template unit fuzz-short fuzz bench bench-lambda bench-serve events build invoke
 
 run:
 	$(GO) run ./cmd/hookline serve
@@ -52,8 +52,18 @@ fuzz-short:
 fuzz:
 	$(MAKE) fuzz-short FUZZTIME=3000000x
 
-bench: bench-lambda
+bench: bench-lambda bench-serve
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
+	$(GO) test -run '^$$' -bench EndToEnd -benchtime 1x ./cmd/hookline
+
+# hookline serve (a real process, SQLite store) under hookline load: 20,000 signed deliveries,
+# 20% redeliveries, concurrency 50; prints the table.
+bench-serve:
+	@set -euo pipefail; dir=$$(mktemp -d); trap 'kill $$pid 2>/dev/null || true; rm -rf "$$dir"' EXIT; \
+	$(GO) build -o "$$dir/hookline" ./cmd/hookline; \
+	(cd "$$dir" && exec ./hookline serve --addr 127.0.0.1:18080 --data "$$dir/data" >"$$dir/serve.log" 2>&1) & pid=$$!; \
+	for i in $$(seq 100); do curl -fs http://127.0.0.1:18080/healthz >/dev/null && break; sleep 0.1; done; \
+	"$$dir/hookline" load --url http://127.0.0.1:18080 --n 20000 --concurrency 50
 
 # Per Lambda function: arm64 bootstrap size, init under the emulator, warm invoke, peak RSS (DynamoDB Local + moto).
 bench-lambda:

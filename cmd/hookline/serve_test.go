@@ -42,8 +42,9 @@ type server struct {
 }
 
 // startServe runs `hookline serve` on a free port with data in dataDir,
-// from an empty working directory (so the development config is used).
-func startServe(t *testing.T, dataDir string) *server {
+// from an empty working directory (so without --config in extra the
+// development config is used).
+func startServe(t testing.TB, dataDir string, extra ...string) *server {
 	t.Helper()
 	bin, err := buildOnce()
 	if err != nil {
@@ -56,7 +57,7 @@ func startServe(t *testing.T, dataDir string) *server {
 	addr := ln.Addr().String()
 	ln.Close()
 	s := &server{url: "http://" + addr, logs: &bytes.Buffer{}}
-	s.cmd = exec.Command(bin, "serve", "--addr", addr, "--data", dataDir)
+	s.cmd = exec.Command(bin, append([]string{"serve", "--addr", addr, "--data", dataDir}, extra...)...)
 	s.cmd.Dir = t.TempDir()
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
