@@ -333,3 +333,20 @@ func UnmarshalDeliveries(b []byte) ([]Delivery, error) {
 	}
 	return ds, nil
 }
+
+// CheckList validates a list call's arguments, the same for every adapter:
+// limit at least 1 and every time bound set and in range.
+func CheckList(limit int, times ...time.Time) error {
+	if limit < 1 {
+		return fmt.Errorf("%w: limit %d, want at least 1", ErrInvalid, limit)
+	}
+	for _, t := range times {
+		if t.IsZero() {
+			return fmt.Errorf("%w: zero time bound", ErrInvalid)
+		}
+		if err := CheckTime(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -94,9 +94,6 @@ var dotted = map[string]string{
 	"deals.notes_delete": "deal_note_deleted",
 }
 
-// maxEventIDLen bounds an event id taken from a token.
-const maxEventIDLen = 100
-
 // lookupEvent resolves a token's event_id. An unknown but sane id
 // (^[a-z0-9][a-z0-9_.-]{0,99}$) is accepted as its own event of kind
 // KindOther, so a new JourneyBee event is stored rather than refused.
@@ -107,25 +104,8 @@ func lookupEvent(id string) (eventSpec, error) {
 	if spec, ok := catalog[id]; ok {
 		return spec, nil
 	}
-	if !saneEventID(id) {
+	if !provider.SaneEventName(id) {
 		return eventSpec{}, reject(provider.ErrInvalidPayload, "token event_id is not a valid event name")
 	}
 	return eventSpec{event: id, kind: canonical.KindOther, action: id}, nil
-}
-
-// saneEventID reports whether id matches ^[a-z0-9][a-z0-9_.-]{0,99}$.
-func saneEventID(id string) bool {
-	if id == "" || len(id) > maxEventIDLen {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		switch {
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-		case i > 0 && (c == '_' || c == '.' || c == '-'):
-		default:
-			return false
-		}
-	}
-	return true
 }

@@ -1,7 +1,6 @@
 package journeybee
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -11,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hookline/hookline/shared/provider"
 )
@@ -265,16 +263,7 @@ func (c *claimTime) UnmarshalJSON(b []byte) error {
 
 // jsonString returns the value of b if it is a JSON string, else "".
 func jsonString(b []byte) string {
-	if len(b) < 2 || b[0] != '"' {
-		return ""
-	}
-	if bytes.IndexByte(b, '\\') < 0 && utf8.Valid(b) {
-		return string(b[1 : len(b)-1])
-	}
-	var s string
-	if json.Unmarshal(b, &s) != nil {
-		return ""
-	}
+	s, _ := provider.JSONString(b)
 	return s
 }
 

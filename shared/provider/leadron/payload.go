@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hookline/hookline/shared/canonical"
 	"github.com/hookline/hookline/shared/provider"
@@ -145,7 +144,7 @@ func parse(raw []byte) (*Envelope, eventSpec, error) {
 		return nil, spec, err
 	}
 	spec, known := catalog[env.Type]
-	if !known && !saneEventType(env.Type) {
+	if !known && !provider.SaneEventName(env.Type) {
 		return nil, spec, invalid("type is not a valid event name")
 	}
 	created, err := top.required("createdAt", "createdAt")
@@ -258,27 +257,6 @@ func parseTime(s string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// maxEventType bounds the length of an event type.
-const maxEventType = 100
-
-// saneEventType reports whether t matches ^[a-z0-9][a-z0-9_.-]{0,99}$, the
-// shape an unknown event type must have to be accepted.
-func saneEventType(t string) bool {
-	if t == "" || len(t) > maxEventType {
-		return false
-	}
-	for i := 0; i < len(t); i++ {
-		c := t[i]
-		switch {
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-		case i > 0 && (c == '_' || c == '.' || c == '-'):
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // object is a decoded JSON object: each member's raw value under its exact
 // name (encoding/json's struct decoding would match names case-insensitively).
 type object map[string]json.RawMessage
@@ -290,7 +268,7 @@ func (o object) required(name, path string) (string, error) {
 	if !ok {
 		return "", invalid("%s is missing", path)
 	}
-	s, ok := asString(raw)
+	s, ok := provider.JSONString(raw)
 	if !ok {
 		return "", invalid("%s is not a string", path)
 	}
@@ -303,7 +281,7 @@ func (o object) required(name, path string) (string, error) {
 // str returns an optional string member, or "" if it is absent or not a
 // string.
 func (o object) str(name string) string {
-	s, _ := asString(o[name])
+	s, _ := provider.JSONString(o[name])
 	return s
 }
 
@@ -329,20 +307,4 @@ func (o object) raw(name string) json.RawMessage {
 		return nil
 	}
 	return raw
-}
-
-// asString decodes raw if it is a JSON string. raw comes from a document
-// the decoder has validated, so a string without escapes is its own content.
-func asString(raw json.RawMessage) (string, bool) {
-	if len(raw) < 2 || raw[0] != '"' {
-		return "", false
-	}
-	if inner := raw[1 : len(raw)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-		return string(inner), true
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", false
-	}
-	return s, true
 }

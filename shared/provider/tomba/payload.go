@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/hookline/hookline/shared/provider"
 )
@@ -96,7 +95,7 @@ func parse(raw []byte) (*Payload, error) {
 
 	p := &Payload{}
 	l := &p.Data
-	switch email, ok := asString(vals[fEmail]); {
+	switch email, ok := provider.JSONString(vals[fEmail]); {
 	case vals[fEmail] == nil:
 		return nil, invalid("data.email is missing")
 	case !ok:
@@ -136,7 +135,7 @@ func nameIs(name []byte, s string) bool {
 	if inner := name[1 : len(name)-1]; bytes.IndexByte(inner, '\\') < 0 {
 		return string(inner) == s
 	}
-	u, ok := asString(name)
+	u, ok := provider.JSONString(name)
 	return ok && u == s
 }
 
@@ -146,7 +145,7 @@ func nullableString(name string, raw []byte) (*string, error) {
 	if raw == nil || raw[0] == 'n' {
 		return nil, nil
 	}
-	s, ok := asString(raw)
+	s, ok := provider.JSONString(raw)
 	if !ok {
 		return nil, invalid("data." + name + " is not a string")
 	}
@@ -165,20 +164,4 @@ func nullableInt(name string, raw []byte) (*int64, error) {
 		return nil, invalid("data." + name + " is not an integer")
 	}
 	return &n, nil
-}
-
-// asString decodes raw if it is a JSON string. raw comes from a document
-// json.Valid accepted, so a string without escapes is its own content.
-func asString(raw []byte) (string, bool) {
-	if len(raw) < 2 || raw[0] != '"' {
-		return "", false
-	}
-	if inner := raw[1 : len(raw)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-		return string(inner), true
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", false
-	}
-	return s, true
 }

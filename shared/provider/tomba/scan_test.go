@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/hookline/hookline/shared/provider"
 )
 
 // FuzzMembers checks the object reader against encoding/json: for every
@@ -38,7 +40,7 @@ func FuzzMembers(f *testing.F) {
 		}
 		got := map[string]json.RawMessage{}
 		for name, value := range members(trimmed) {
-			s, ok := asString(name)
+			s, ok := provider.JSONString(name)
 			if !ok {
 				t.Fatalf("name %q is not a string", name)
 			}

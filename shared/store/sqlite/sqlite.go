@@ -676,7 +676,7 @@ func (s *Store) ListByStatus(ctx context.Context, st store.Status, receivedBefor
 	if !store.Listable(st) {
 		return nil, fmt.Errorf("%w: status %q is not listable", store.ErrInvalid, st)
 	}
-	if err := checkList(limit, receivedBefore); err != nil {
+	if err := store.CheckList(limit, receivedBefore); err != nil {
 		return nil, err
 	}
 	return s.list(ctx, s.byStatus, string(st), receivedBefore.UnixNano(), limit)
@@ -685,25 +685,10 @@ func (s *Store) ListByStatus(ctx context.Context, st store.Status, receivedBefor
 // ListByProvider returns up to limit events of provider received in
 // [from, to), oldest first.
 func (s *Store) ListByProvider(ctx context.Context, provider string, from, to time.Time, limit int) ([]store.Event, error) {
-	if err := checkList(limit, from, to); err != nil {
+	if err := store.CheckList(limit, from, to); err != nil {
 		return nil, err
 	}
 	return s.list(ctx, s.byProvider, provider, from.UnixNano(), to.UnixNano(), limit)
-}
-
-func checkList(limit int, times ...time.Time) error {
-	if limit < 1 {
-		return fmt.Errorf("%w: limit %d, want at least 1", store.ErrInvalid, limit)
-	}
-	for _, t := range times {
-		if t.IsZero() {
-			return fmt.Errorf("%w: zero time bound", store.ErrInvalid)
-		}
-		if err := store.CheckTime(t); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func (s *Store) list(ctx context.Context, stmt *sql.Stmt, args ...any) ([]store.Event, error) {
