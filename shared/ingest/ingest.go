@@ -14,12 +14,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"mime"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/oklog/ulid/v2"
 
@@ -151,6 +153,12 @@ func (h *Handler) handle(ctx context.Context, req Request, now time.Time, res *R
 	d, err := h.Verifier.Verify(req.Body, req.Header)
 	if err != nil {
 		return h.fail(res, err)
+	}
+	// JSON is UTF-8 (RFC 8259). encoding/json would quietly replace invalid
+	// bytes, but the raw body is stored and forwarded as is, and a receiver's
+	// parser may refuse it: refuse it here, before anything is stored.
+	if !utf8.Valid(req.Body) {
+		return h.fail(res, fmt.Errorf("body is not valid UTF-8: %w", provider.ErrMalformedJSON))
 	}
 	res.Type = d.Type
 
