@@ -97,6 +97,24 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		log.Info("sweep", slog.Int("requeued", n))
 	})
+	// Retention: expired keys and events leave the file, as DynamoDB's TTL
+	// removes them on AWS.
+	go func() {
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			if n, err := st.Purge(ctx, time.Now()); err != nil {
+				log.Error("purge", slog.String("error", err.Error()))
+			} else if n > 0 {
+				log.Info("purge", slog.Int64("events", n))
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
