@@ -7,7 +7,7 @@ GO    ?= go
 # "context deadline exceeded" when a -fuzztime duration ends (go.dev/issue/75804).
 FUZZTIME ?= 30000x
 
-.PHONY: run test vet fmt-check lint-template unit fuzz-short fuzz bench bench-lambda bench-serve events build invoke
+.PHONY: run test vet fmt-check lint-template unit fuzz-short fuzz bench bench-lambda bench-serve loadtest events build invoke
 
 run:
 	$(GO) run ./cmd/hookline serve
@@ -72,6 +72,11 @@ bench-lambda:
 	ddb=$$(.ci/dynamodb-local start); eval "$$ddb"; \
 	moto=$$(.ci/moto start); eval "$$moto"; \
 	HOOKLINE_REQUIRE_SERVICES=1 $(GO) test -run '^$$' -bench BenchmarkLambda -benchtime 200x ./cmd/hookline
+
+# The full load test: hookline serve with two signature-verifying sinks, 20,000 deliveries
+# (20% redeliveries, concurrency 50); make test runs the same test with 2,000.
+loadtest:
+	HOOKLINE_LOAD_N=20000 $(GO) test -count=1 -run '^TestLoadWithSinks$$' -v -timeout 20m ./cmd/hookline
 
 # Regenerate events/ from shared/samples (a test fails if they drift apart).
 events:
