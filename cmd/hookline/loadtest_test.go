@@ -160,3 +160,78 @@ func TestLoadWithSinks(t *testing.T) {
 	t.Logf("%d deliveries (%d unique, %d redeliveries) at %.0f/s, p99 %v; catch-all sink %d distinct / %d received, partner sink %d / %d: %d redundant deliveries",
 		r.Sent, unique, r.Duplicates, float64(r.Sent)/r.Elapsed.Seconds(), r.P99, distinct, total, pd, ptotal, total-distinct+ptotal-pd)
 }
+
+// TestKill9MidLoad kills hookline serve with SIGKILL in the middle of a
+// load, restarts it on the same data, and checks that every delivery that
+// got a 2xx is stored and reaches the sink: deliveries in flight at the
+// kill are resumed once their lease runs out (destination timeout + 30 s).
+func TestKill9MidLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs hookline serve under load")
+	}
+	const secret = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	sink := newVerifyingSink(t, secret)
+	srv := httptest.NewServer(sink)
+	defer srv.Close()
+	doc := config.DevelopmentYAML +
+		"  - { name: crm, type: http, url: " + srv.URL + ", secret: " + secret + ", timeout: 1s, events: [\"*\"] }\n"
+	cfgFile := filepath.Join(t.TempDir(), "hookline.yaml")
+	if err := os.WriteFile(cfgFile, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	s := startServe(t, data, "--config", cfgFile)
+
+	ds, unique, err := buildLoad(6000, 0.2, samples.Secrets{
+		JourneyBee: config.DevJourneyBeeSecret, Leadron: config.DevLeadronSecret, TombaToken: config.DevTombaToken,
+	}, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan loadResult)
+	go func() { done <- runLoad(t.Context(), s.url, ds, unique, 50) }()
+	time.Sleep(700 * time.Millisecond)
+	if err := s.cmd.Process.Signal(os.Kill); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.cmd.Wait()
+	r := <-done
+	var acked []string
+	for _, id := range r.IDs {
+		if id != "" {
+			acked = append(acked, id)
+		}
+	}
+	if len(acked) == 0 || r.Errors == 0 {
+		t.Fatalf("the kill did not land mid-load: %d acknowledged, %d errors", len(acked), r.Errors)
+	}
+	if r.Mismatched != 0 {
+		t.Fatalf("%d redeliveries answered with another event id", r.Mismatched)
+	}
+
+	startServe(t, data, "--config", cfgFile)
+	deadline := time.Now().Add(3 * time.Minute)
+	var missing []string
+	for {
+		_, _, bad, types := sink.snapshot()
+		if bad != 0 {
+			t.Fatalf("%d deliveries failed signature checks", bad)
+		}
+		missing = missing[:0]
+		for _, id := range acked {
+			if _, ok := types[id]; !ok {
+				missing = append(missing, id)
+			}
+		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if len(missing) > 0 {
+		t.Fatalf("%d of %d acknowledged events never reached the sink after restart (first %s)", len(missing), len(acked), missing[0])
+	}
+	distinct, total, _, _ := sink.snapshot()
+	t.Logf("killed after %d acknowledged events (%d requests failed at the kill); after restart all %d reached the sink: %d distinct, %d received, %d redundant",
+		len(acked), r.Errors+r.Non2xx, len(acked), distinct, total, total-distinct)
+}
