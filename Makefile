@@ -41,7 +41,8 @@ FUZZ_TARGETS := \
 	FuzzVerify:./shared/provider/leadron \
 	FuzzVerify:./shared/provider/tomba \
 	FuzzMembers:./shared/provider/tomba \
-	FuzzHandle:./shared/ingest
+	FuzzHandle:./shared/ingest \
+	FuzzHas:./shared/jsondup
 
 fuzz-short:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -25,6 +25,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
+	"github.com/hookline/hookline/shared/jsondup"
 	"github.com/hookline/hookline/shared/provider"
 	"github.com/hookline/hookline/shared/queue"
 	"github.com/hookline/hookline/shared/store"
@@ -159,6 +160,11 @@ func (h *Handler) handle(ctx context.Context, req Request, now time.Time, res *R
 	// parser may refuse it: refuse it here, before anything is stored.
 	if !utf8.Valid(req.Body) {
 		return h.fail(res, fmt.Errorf("body is not valid UTF-8: %w", provider.ErrMalformedJSON))
+	}
+	// A member named twice is read differently by different parsers (last
+	// wins here, first wins elsewhere): refuse the ambiguity.
+	if jsondup.Has(req.Body) {
+		return h.fail(res, fmt.Errorf("body names a JSON member twice: %w", provider.ErrMalformedJSON))
 	}
 	res.Type = d.Type
 

@@ -205,6 +205,9 @@ func TestRejections(t *testing.T) {
 			return r
 		}, 401, "bad_signature"},
 		{"not JSON", func() ingest.Request { return signed([]byte("lead=1")) }, 400, "malformed_json"},
+		{"duplicate keys", func() ingest.Request {
+			return signed(bytes.Replace(leadBody, []byte(`"leadId":"ld_123"`), []byte(`"leadId":"ld_123","leadId":"ld_999"`), 1))
+		}, 400, "malformed_json"},
 		{"invalid UTF-8", func() ingest.Request {
 			return signed(bytes.Replace(leadBody, []byte("jane"), []byte("j\xffne"), 1))
 		}, 400, "malformed_json"},
