@@ -53,9 +53,15 @@ fuzz-short:
 fuzz:
 	$(MAKE) fuzz-short FUZZTIME=3000000x
 
-bench: bench-lambda bench-serve
-	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
-	$(GO) test -run '^$$' -bench EndToEnd -benchtime 1x ./cmd/hookline
+# Every figure the issues ask for, then one table of them all (.ci/bench-table).
+bench:
+	@set -euo pipefail; out=$$(mktemp); trap 'rm -f "$$out"' EXIT; \
+	$(MAKE) --no-print-directory bench-serve | tee -a "$$out"; \
+	$(GO) test -run '^$$' -bench 'BenchmarkVerify$$|BenchmarkHandle$$|BenchmarkHas$$' -benchmem ./shared/... | tee -a "$$out"; \
+	$(GO) test -run '^$$' -bench RunnerToHTTPSink -benchtime 5000x ./shared/deliver | tee -a "$$out"; \
+	$(GO) test -run '^$$' -bench EndToEnd -benchtime 1x ./cmd/hookline | tee -a "$$out"; \
+	$(MAKE) --no-print-directory bench-lambda | tee -a "$$out"; \
+	echo; .ci/bench-table < "$$out"
 
 # hookline serve (a real process, SQLite store) under hookline load: 20,000 signed deliveries,
 # 20% redeliveries, concurrency 50; prints the table.
