@@ -80,10 +80,11 @@ bench-lambda:
 	moto=$$(.ci/moto start); eval "$$moto"; \
 	HOOKLINE_REQUIRE_SERVICES=1 $(GO) test -run '^$$' -bench BenchmarkLambda -benchtime 200x ./cmd/hookline
 
-# The full load test: hookline serve with two signature-verifying sinks, 20,000 deliveries
-# (20% redeliveries, concurrency 50); make test runs the same test with 2,000.
+# The full load and fault tests with 20,000 deliveries each (20% redeliveries, concurrency 50):
+# two signature-verifying sinks; kill -9 mid-load; recovering, rejecting and hanging
+# destinations. make test runs the same tests with 1,000-6,000.
 loadtest:
-	HOOKLINE_LOAD_N=20000 $(GO) test -count=1 -run '^TestLoadWithSinks$$' -v -timeout 20m ./cmd/hookline
+	HOOKLINE_LOAD_N=20000 $(GO) test -count=1 -run '^(TestLoadWithSinks|TestKill9MidLoad|TestDestinationFaultsUnderLoad)$$' -v -timeout 30m ./cmd/hookline
 
 # Regenerate events/ from shared/samples (a test fails if they drift apart).
 events:

@@ -109,7 +109,7 @@ func TestDestinationFaultsUnderLoad(t *testing.T) {
 	data := t.TempDir()
 	s := startServe(t, data, "--config", cfgFile)
 
-	ds, unique, err := buildLoad(1000, 0.2, samples.Secrets{
+	ds, unique, err := buildLoad(loadN(1000), 0.2, samples.Secrets{
 		JourneyBee: config.DevJourneyBeeSecret, Leadron: config.DevLeadronSecret, TombaToken: config.DevTombaToken,
 	}, 3)
 	if err != nil {

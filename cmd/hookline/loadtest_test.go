@@ -19,6 +19,15 @@ import (
 	"github.com/hookline/hookline/shared/samples"
 )
 
+// loadN is the deliveries a load or fault test sends: def in make test,
+// HOOKLINE_LOAD_N in make loadtest.
+func loadN(def int) int {
+	if v, err := strconv.Atoi(os.Getenv("HOOKLINE_LOAD_N")); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
 // verifyingSink is a destination that checks every delivery's Standard
 // Webhooks signature with the reference library and counts deliveries per
 // webhook-id.
@@ -84,10 +93,7 @@ func TestLoadWithSinks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs hookline serve under load")
 	}
-	n := 2000
-	if v, err := strconv.Atoi(os.Getenv("HOOKLINE_LOAD_N")); err == nil && v > 0 {
-		n = v
-	}
+	n := loadN(2000)
 	const secret = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 	all, partners := newVerifyingSink(t, secret), newVerifyingSink(t, secret)
 	partnerGlobs := []string{"journeybee.partner_*", "leadron.partner.*", "leadron.commission.*"}
@@ -182,7 +188,7 @@ func TestKill9MidLoad(t *testing.T) {
 	data := t.TempDir()
 	s := startServe(t, data, "--config", cfgFile)
 
-	ds, unique, err := buildLoad(6000, 0.2, samples.Secrets{
+	ds, unique, err := buildLoad(loadN(6000), 0.2, samples.Secrets{
 		JourneyBee: config.DevJourneyBeeSecret, Leadron: config.DevLeadronSecret, TombaToken: config.DevTombaToken,
 	}, 7)
 	if err != nil {
