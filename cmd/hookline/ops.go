@@ -214,9 +214,9 @@ func eventsCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		for _, d := range ev.Deliveries {
 			state := "pending"
 			switch {
-			case !d.DeliveredAt.IsZero():
+			case d.Delivered():
 				state = "delivered"
-			case !d.FailedAt.IsZero():
+			case d.Settled():
 				state = "failed"
 			}
 			ds = append(ds, fmt.Sprintf("%s:%s/%d", d.Destination, state, d.Attempts))

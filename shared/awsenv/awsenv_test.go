@@ -46,11 +46,10 @@ func awsStandIns(t *testing.T) (table, queueURL string) {
 	return table, queueURL
 }
 
-// TestLambdaHandlersOnSamples runs every events/ sample through the real
-// Lambda handler of its provider, built by awsenv exactly as at cold start,
-// against DynamoDB Local and moto's SQS.
-func TestLambdaHandlersOnSamples(t *testing.T) {
-	table, queueURL := awsStandIns(t)
+// lambdaEnv sets the function environment the template sets: the
+// development config as a file, the table and the queue.
+func lambdaEnv(t *testing.T, table, queueURL string) {
+	t.Helper()
 	cfgFile := filepath.Join(t.TempDir(), "hookline.yaml")
 	if err := os.WriteFile(cfgFile, []byte(config.DevelopmentYAML), 0o600); err != nil {
 		t.Fatal(err)
@@ -58,6 +57,14 @@ func TestLambdaHandlersOnSamples(t *testing.T) {
 	t.Setenv(awsenv.EnvConfig, cfgFile)
 	t.Setenv(awsenv.EnvTable, table)
 	t.Setenv(awsenv.EnvQueueURL, queueURL)
+}
+
+// TestLambdaHandlersOnSamples runs every events/ sample through the real
+// Lambda handler of its provider, built by awsenv exactly as at cold start,
+// against DynamoDB Local and moto's SQS.
+func TestLambdaHandlersOnSamples(t *testing.T) {
+	table, queueURL := awsStandIns(t)
+	lambdaEnv(t, table, queueURL)
 
 	ctx := context.Background()
 	env, err := awsenv.Load(ctx)
@@ -174,13 +181,7 @@ func TestConfigFromSSMWithSecretsManagerReference(t *testing.T) {
 // the development config's log destination gets it, the event is delivered.
 func TestProcessorDeliversFromSQS(t *testing.T) {
 	table, queueURL := awsStandIns(t)
-	cfgFile := filepath.Join(t.TempDir(), "hookline.yaml")
-	if err := os.WriteFile(cfgFile, []byte(config.DevelopmentYAML), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv(awsenv.EnvConfig, cfgFile)
-	t.Setenv(awsenv.EnvTable, table)
-	t.Setenv(awsenv.EnvQueueURL, queueURL)
+	lambdaEnv(t, table, queueURL)
 	ctx := context.Background()
 
 	in, err := awsenv.IngestHandler(ctx, "leadron")

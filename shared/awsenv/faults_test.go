@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -102,13 +101,7 @@ func TestStandInOutages(t *testing.T) {
 	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", ddb.url())
 	t.Setenv("AWS_ENDPOINT_URL", moto.url())
 	t.Setenv("AWS_MAX_ATTEMPTS", "2")
-	cfgFile := filepath.Join(t.TempDir(), "hookline.yaml")
-	if err := os.WriteFile(cfgFile, []byte(config.DevelopmentYAML), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv(awsenv.EnvConfig, cfgFile)
-	t.Setenv(awsenv.EnvTable, table)
-	t.Setenv(awsenv.EnvQueueURL, queueURL)
+	lambdaEnv(t, table, queueURL)
 	ctx := context.Background()
 	h, err := awsenv.IngestHandler(ctx, "leadron")
 	if err != nil {

@@ -173,7 +173,8 @@ func (h *Handler) handle(ctx context.Context, req Request, now time.Time, res *R
 		return h.fail(res, err)
 	}
 	var put store.PutResult
-	if qs, ok := h.Store.(QueuingStore); ok {
+	qs, atomic := h.Store.(QueuingStore)
+	if atomic {
 		put, err = qs.PutQueued(ctx, ev, now.Add(h.keyWindow()))
 	} else {
 		put, err = h.Store.Put(ctx, ev, now.Add(h.keyWindow()))
@@ -182,7 +183,7 @@ func (h *Handler) handle(ctx context.Context, req Request, now time.Time, res *R
 		return h.fail(res, err)
 	}
 	res.EventID = put.ID
-	if _, atomic := h.Store.(QueuingStore); atomic && !put.Duplicate {
+	if atomic && !put.Duplicate {
 		res.Outcome = OutcomeNew
 		return h.ok("accepted", put.ID)
 	}

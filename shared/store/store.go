@@ -350,3 +350,16 @@ func CheckList(limit int, times ...time.Time) error {
 	}
 	return nil
 }
+
+// EncodeDeliveries checks a SaveDeliveries call's arguments, the same for
+// every adapter (st empty or a valid status, ds valid), and returns ds as
+// the JSON the adapters store.
+func EncodeDeliveries(ds []Delivery, st Status) ([]byte, error) {
+	if st != "" && !st.Valid() {
+		return nil, fmt.Errorf("%w: status %q", ErrInvalid, st)
+	}
+	if err := ValidateDeliveries(ds); err != nil {
+		return nil, err
+	}
+	return MarshalDeliveries(ds)
+}

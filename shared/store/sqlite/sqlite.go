@@ -637,13 +637,7 @@ func (s *Store) Transition(ctx context.Context, id string, from, to store.Status
 // if the Version is still version (see package store). It returns false if
 // the event is missing or its Version moved.
 func (s *Store) SaveDeliveries(ctx context.Context, id string, version int64, ds []store.Delivery, st store.Status) (bool, error) {
-	if st != "" && !st.Valid() {
-		return false, fmt.Errorf("%w: status %q", store.ErrInvalid, st)
-	}
-	if err := store.ValidateDeliveries(ds); err != nil {
-		return false, err
-	}
-	b, err := store.MarshalDeliveries(ds)
+	b, err := store.EncodeDeliveries(ds, st)
 	if err != nil {
 		return false, err
 	}
