@@ -37,8 +37,9 @@ const invokeUsage = `usage: hookline invoke [flags] <FunctionLogicalId> <event.j
 Runs one function of template.yaml like "sam local invoke", without Docker:
 builds its bootstrap for this machine with the template's build method (or
 uses --bootstrap), starts it under a Lambda Runtime API emulator with the
-function's environment from the template, feeds it the event and prints the
-function's log lines, the response, and the init and invoke durations.
+function's environment and log format (LoggingConfig) from the template,
+feeds it the event and prints the function's log lines, the response, and
+the init and invoke durations.
 
 Values the template only knows once deployed (the table name, the queue URL)
 must be given: --env-file (the JSON of "sam local invoke --env-vars") or --env,
@@ -121,6 +122,7 @@ func invokeCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	return runInvocations(ctx, stdout, lambdaemu.Function{
 		Name: id, Bootstrap: bin, Env: env, MemoryMB: fn.MemoryMB(), Timeout: *timeout,
+		LogFormat: fn.LogFormat(), LogLevel: fn.ApplicationLogLevel(),
 	}, event, *times)
 }
 
@@ -212,7 +214,8 @@ func (l *logTail) copyTo(w io.Writer, final bool) {
 	}
 }
 
-// describe lists a record's non-zero metrics, e.g. "accepted=1 enqueued=1 latency=3.2 (provider=leadron)".
+// describe lists a record's namespace and non-zero metrics, e.g.
+// "hookline/prod: accepted=1 enqueued=1 latency=3.2 (provider=leadron)".
 func describe(r metrics.Record) string {
 	var parts []string
 	seen := map[string]bool{}
@@ -229,7 +232,7 @@ func describe(r metrics.Record) string {
 		dims = append(dims, k+"="+v)
 	}
 	sort.Strings(dims)
-	return fmt.Sprintf("%s/%s (%s)", r.Namespace, strings.Join(parts, " "), strings.Join(dims, " "))
+	return fmt.Sprintf("%s: %s (%s)", r.Namespace, strings.Join(parts, " "), strings.Join(dims, " "))
 }
 
 // functionEnv is the function's environment: AWS_*, HOME and PATH of this

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"sort"
@@ -20,6 +21,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/oklog/ulid/v2"
 
+	"github.com/hookline/hookline/shared/awsenv"
 	"github.com/hookline/hookline/shared/config"
 	"github.com/hookline/hookline/shared/lambdaemu"
 	"github.com/hookline/hookline/shared/metrics"
@@ -140,24 +142,108 @@ func newStandIns(t testing.TB) standIns {
 
 // invoked is what `hookline invoke` printed.
 type invoked struct {
-	out       string
-	responses []string // RESPONSE payloads, in order
-	emf       [][]byte // EMF log lines, in order
+	out        string
+	responses  []string // RESPONSE payloads, in order
+	emf        [][]byte // EMF log lines, in order
+	requestIDs []string // of each invocation, in order
+	// The function's JSON log lines (EMF lines aside) by the request id of
+	// the invocation they were written in ("" for init).
+	logs map[string][]map[string]any
 }
 
 func invoke(t testing.TB, args ...string) (invoked, error) {
 	t.Helper()
 	var out bytes.Buffer
 	err := invokeCmd(context.Background(), append([]string{"--template", templatePath}, args...), &out)
-	res := invoked{out: out.String()}
+	res := invoked{out: out.String(), logs: map[string][]map[string]any{}}
+	current := ""
 	for _, line := range strings.Split(out.String(), "\n") {
 		if p, ok := strings.CutPrefix(line, "RESPONSE "); ok {
 			res.responses = append(res.responses, p)
+		} else if id, ok := strings.CutPrefix(line, "START RequestId: "); ok {
+			current = id
+			res.requestIDs = append(res.requestIDs, id)
+		} else if strings.HasPrefix(line, "END RequestId: ") {
+			current = ""
 		} else if metrics.IsEMF([]byte(line)) {
 			res.emf = append(res.emf, []byte(line))
+		} else if strings.HasPrefix(line, "{") {
+			var entry map[string]any
+			if json.Unmarshal([]byte(line), &entry) != nil {
+				t.Fatalf("a log line that is not JSON: %s", line)
+			}
+			res.logs[current] = append(res.logs[current], entry)
 		}
 	}
 	return res, err
+}
+
+// logLine returns the one line with this message the function logged in
+// invocation requestID (or at init, ""), checked for Lambda's JSON format
+// as lambdacontext writes it: "timestamp" (RFC 3339), "level", "message",
+// slog's own "time"/"msg" gone, and the invocation's "requestId".
+func logLine(t testing.TB, res invoked, requestID, message string) map[string]any {
+	t.Helper()
+	var found []map[string]any
+	for _, e := range res.logs[requestID] {
+		if e["message"] == message {
+			found = append(found, e)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d %q lines in invocation %q, want 1:\n%s", len(found), message, requestID, res.out)
+	}
+	e := found[0]
+	ts, _ := e["timestamp"].(string)
+	if _, err := time.Parse(time.RFC3339Nano, ts); err != nil {
+		t.Errorf("%q line: timestamp %v: %v", message, e["timestamp"], err)
+	}
+	if _, ok := e["level"].(string); !ok {
+		t.Errorf("%q line without a level: %v", message, e)
+	}
+	for _, k := range []string{"time", "msg"} {
+		if _, ok := e[k]; ok {
+			t.Errorf("%q line has slog's %q key: %v", message, k, e)
+		}
+	}
+	if requestID != "" && e["requestId"] != requestID {
+		t.Errorf("%q line: requestId %v, want the invocation's %s", message, e["requestId"], requestID)
+	}
+	return e
+}
+
+// metricsNamespace is the namespace template.yaml gives the functions'
+// metrics, in the stack name the template resolver assumes (hookline).
+func metricsNamespace(t testing.TB) string {
+	t.Helper()
+	tmpl := loadTemplate(t)
+	fn, err := tmpl.Function("ProcessorFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := tmpl.Resolve(fn.Env()[awsenv.EnvMetricsNamespace], nil)
+	if err != nil || ns != "hookline/hookline" {
+		t.Fatalf("%s resolves to %q, %v; want hookline/<stack name>", awsenv.EnvMetricsNamespace, ns, err)
+	}
+	return ns
+}
+
+// noSecretsIn fails when the output of a run shows a development secret,
+// a credential header of the event, or an email address of its body.
+func noSecretsIn(t testing.TB, out string, e events.APIGatewayV2HTTPRequest) {
+	t.Helper()
+	never := []string{config.DevJourneyBeeSecret, config.DevLeadronSecret, config.DevTombaToken}
+	for k, v := range e.Headers {
+		if k = strings.ToLower(k); k == "authorization" || k == "x-leadron-signature" || k == "x-tomba-token" {
+			never = append(never, v, strings.TrimPrefix(v, "Bearer "))
+		}
+	}
+	never = append(never, regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`).FindAllString(e.Body, -1)...)
+	for _, s := range never {
+		if len(s) >= 6 && strings.Contains(out, s) {
+			t.Errorf("the output shows %q", s)
+		}
+	}
 }
 
 // httpAnswer decodes an API Gateway response and the hookline body in it.
@@ -194,7 +280,7 @@ func metricValues(t testing.TB, line []byte) map[string]float64 {
 	if err != nil {
 		t.Fatalf("invalid EMF line %s: %v", line, err)
 	}
-	if rec.Namespace != metrics.Namespace || len(rec.Groups) == 0 {
+	if rec.Namespace != metricsNamespace(t) || len(rec.Groups) == 0 {
 		t.Fatalf("EMF line %s: namespace %q, %d directives", line, rec.Namespace, len(rec.Groups))
 	}
 	out := map[string]float64{}
@@ -253,6 +339,20 @@ func TestInvokeSamples(t *testing.T) {
 			if !strings.Contains(res.out, "Init Duration: ") || strings.Count(res.out, "REPORT RequestId: ") != 2 {
 				t.Fatalf("%s: no durations reported:\n%s", file, res.out)
 			}
+			// The wide line of each delivery, in Lambda's format with its invocation's requestId.
+			var e events.APIGatewayV2HTTPRequest
+			data, _ := os.ReadFile(file)
+			if err := json.Unmarshal(data, &e); err != nil {
+				t.Fatal(err)
+			}
+			for i, want := range []string{"accepted", "duplicate"} {
+				line := logLine(t, res, res.requestIDs[i], "delivery")
+				if line["outcome"] != map[string]string{"accepted": "new", "duplicate": "duplicate"}[want] || line["event_id"] != first.EventID ||
+					line["provider"] != prov || line["level"] != "INFO" || line["request_id"] != e.RequestContext.RequestID {
+					t.Errorf("%s: delivery %d logged %v", file, i+1, line)
+				}
+			}
+			noSecretsIn(t, res.out, e)
 			total++
 		}
 	}
@@ -354,6 +454,9 @@ func TestInvokeReportsInitFailure(t *testing.T) {
 	if !strings.Contains(res.out, "cold start failed") || !strings.Contains(res.out, "no secret") || len(res.responses) != 0 {
 		t.Fatalf("output:\n%s", res.out)
 	}
+	if line := logLine(t, res, "", "cold start failed"); line["level"] != "ERROR" {
+		t.Fatalf("cold start failure logged %v", line)
+	}
 }
 
 // The sweeper re-queues an event stored but never queued.
@@ -377,6 +480,9 @@ func TestInvokeSweeper(t *testing.T) {
 	res, err := invoke(t, "--bootstrap", hostBootstrap(t, "SweeperFunction"), "--env-file", si.envFile, "SweeperFunction", scheduled)
 	if err != nil || len(res.responses) != 1 || res.responses[0] != `{"requeued":1}` {
 		t.Fatalf("sweep: %v\n%s", err, res.out)
+	}
+	if line := logLine(t, res, res.requestIDs[0], "sweep"); line["requeued"] != float64(1) || line["level"] != "INFO" {
+		t.Fatalf("sweep logged %v", line)
 	}
 	got, err := si.store.Get(ctx, ev.ID)
 	if err != nil || got.Status != store.StatusQueued {
@@ -415,6 +521,14 @@ func TestInvokeProcessor(t *testing.T) {
 	}
 	if len(answer.BatchItemFailures) != 0 {
 		t.Fatalf("batch item failures %+v\n%s", answer.BatchItemFailures, res.out)
+	}
+	// The attempt's line and the log destination's, each with the invocation's requestId.
+	attempt := logLine(t, res, res.requestIDs[0], "delivery_attempt")
+	if attempt["event_id"] != accepted.EventID || attempt["destination"] != "log" || attempt["outcome"] != "delivered" {
+		t.Errorf("delivery_attempt logged %v", attempt)
+	}
+	if line := logLine(t, res, res.requestIDs[0], "event"); line["event_id"] != accepted.EventID {
+		t.Errorf("the log destination logged %v", line)
 	}
 	samples, _ := filepath.Glob(filepath.Join("..", "..", "events", "processor", "*.json"))
 	for _, sample := range samples {
@@ -632,7 +746,7 @@ func BenchmarkLambda(b *testing.B) {
 			st, _ := os.Stat(arm)
 
 			lf := lambdaemu.Function{Name: fn.LogicalID, Bootstrap: hostBootstrap(b, fn.LogicalID), Env: env,
-				MemoryMB: fn.MemoryMB(), Timeout: fn.Timeout()}
+				MemoryMB: fn.MemoryMB(), Timeout: fn.Timeout(), LogFormat: fn.LogFormat(), LogLevel: fn.ApplicationLogLevel()}
 			var inits []time.Duration
 			for i := 0; i < 11; i++ {
 				rt, err := lambdaemu.Start(context.Background(), lf)

@@ -18,7 +18,12 @@ func main() {
 	}
 	lambda.Start(func(ctx context.Context) (map[string]int, error) {
 		n, err := sw.Sweep(ctx)
-		log.Info("sweep", slog.Int("requeued", n), slog.Any("error", err))
+		level := slog.LevelInfo
+		if err != nil {
+			level = slog.LevelError
+		}
+		// With ctx: the line carries the invocation's requestId.
+		log.LogAttrs(ctx, level, "sweep", slog.Int("requeued", n), slog.Any("error", err))
 		return map[string]int{"requeued": n}, err
 	})
 }

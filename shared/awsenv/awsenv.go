@@ -1,9 +1,14 @@
 // Package awsenv builds, once per Lambda cold start, what hookline's
 // functions need on AWS: the config (from the file or SSM parameter named by
 // HOOKLINE_CONFIG, secrets resolved from Secrets Manager / SSM), the
-// DynamoDB store (HOOKLINE_TABLE) and the SQS queue (HOOKLINE_QUEUE_URL).
-// The SDK's default chain supplies credentials, region and endpoints (so
-// AWS_ENDPOINT_URL_* point it at local stand-ins in tests).
+// DynamoDB store (HOOKLINE_TABLE), the SQS queue (HOOKLINE_QUEUE_URL), the
+// CloudWatch namespace of the metrics (HOOKLINE_METRICS_NAMESPACE) and the
+// logger. The SDK's default chain supplies credentials, region and endpoints
+// (so AWS_ENDPOINT_URL_* point it at local stand-ins in tests).
+//
+// Logs are in Lambda's own format (Logger: aws-lambda-go's lambdacontext
+// handler); metrics are EMF lines written to stdout beside them, never
+// through the log handler.
 package awsenv
 
 import (
@@ -13,6 +18,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -34,6 +40,10 @@ const (
 	EnvConfig   = "HOOKLINE_CONFIG"    // path of a YAML file, or ssm:<parameter name>
 	EnvTable    = "HOOKLINE_TABLE"     // DynamoDB table name
 	EnvQueueURL = "HOOKLINE_QUEUE_URL" // SQS queue URL
+	// EnvMetricsNamespace is the CloudWatch namespace of the EMF metrics:
+	// the template sets "hookline/<stack name>", the namespace its alarms
+	// and dashboard read; unset, metrics.DefaultNamespace.
+	EnvMetricsNamespace = "HOOKLINE_METRICS_NAMESPACE"
 )
 
 // Env is what the functions share.
@@ -43,6 +53,8 @@ type Env struct {
 	Store  *dynamo.Store
 	Queue  *sqs.Queue
 	Log    *slog.Logger
+	// Namespace is the CloudWatch namespace every metric line is written in.
+	Namespace string
 }
 
 // Load reads the environment and builds clients once.
@@ -56,6 +68,13 @@ func Load(ctx context.Context) (*Env, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("awsenv: %s not set", strings.Join(missing, ", "))
 	}
+	ns := os.Getenv(EnvMetricsNamespace)
+	if ns == "" {
+		ns = metrics.DefaultNamespace
+	}
+	if err := metrics.CheckNamespace(ns); err != nil {
+		return nil, fmt.Errorf("awsenv: %s: %w", EnvMetricsNamespace, err)
+	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("awsenv: AWS config: %w", err)
@@ -66,12 +85,25 @@ func Load(ctx context.Context) (*Env, error) {
 		return nil, err
 	}
 	return &Env{
-		AWS:    awsCfg,
-		Config: cfg,
-		Store:  dynamo.New(dynamodb.NewFromConfig(awsCfg), os.Getenv(EnvTable)),
-		Queue:  sqs.New(awssqs.NewFromConfig(awsCfg), os.Getenv(EnvQueueURL)),
-		Log:    wire.Logger(os.Stdout),
+		AWS:       awsCfg,
+		Config:    cfg,
+		Store:     dynamo.New(dynamodb.NewFromConfig(awsCfg), os.Getenv(EnvTable)),
+		Queue:     sqs.New(awssqs.NewFromConfig(awsCfg), os.Getenv(EnvQueueURL)),
+		Log:       Logger(),
+		Namespace: ns,
 	}, nil
+}
+
+// Logger is the functions' logger: aws-lambda-go's lambdacontext handler,
+// which writes Lambda's own log format to stdout. It honours
+// AWS_LAMBDA_LOG_FORMAT (JSON, as the template's LoggingConfig sets it, else
+// text) and AWS_LAMBDA_LOG_LEVEL (the template's ApplicationLogLevel), names
+// the keys "timestamp" and "message" as Lambda does, and adds the
+// invocation's "requestId" to every line logged with the invocation's
+// context, so everything a handler logs goes through LogAttrs(ctx, …) or
+// slog's …Context methods. (hookline serve keeps wire.Logger.)
+func Logger() *slog.Logger {
+	return lambdacontext.NewLogger()
 }
 
 func loadConfig(ctx context.Context, ref string, res *awsref.Resolver) (*config.Config, error) {
@@ -98,7 +130,7 @@ func IngestHandler(ctx context.Context, provider string) (*ingest.Handler, error
 	}
 	// One CloudWatch EMF line per delivery on stdout: the metrics the
 	// template's alarms and dashboard use, without an API call.
-	h.Observe = metrics.IngestObserver(os.Stdout)
+	h.Observe = metrics.IngestObserver(os.Stdout, env.Namespace)
 	return h, nil
 }
 
@@ -132,7 +164,7 @@ func Processor(ctx context.Context) (*deliver.SQSHandler, error) {
 	}
 	// One EMF line per attempt: delivered / retry / failed per destination,
 	// what the dashboard and the "deliveries given up" alarm use.
-	obs := metrics.AttemptObserver(os.Stdout)
+	obs := metrics.AttemptObserver(os.Stdout, env.Namespace)
 	p.Observe = func(a deliver.Attempt) {
 		obs(metrics.Attempt{Provider: a.Provider, EventType: a.EventType, Destination: a.Destination,
 			Outcome: a.Outcome, Reason: a.Class, Latency: a.Duration})
@@ -140,10 +172,10 @@ func Processor(ctx context.Context) (*deliver.SQSHandler, error) {
 	return &deliver.SQSHandler{Processor: p, Queue: env.Queue, Log: env.Log}, nil
 }
 
-// Fatal logs a cold-start failure as one JSON line (no secret can be in
-// err: config errors name references, never values) and exits, so Lambda
-// reports an init error and never serves with a half-built function.
+// Fatal logs a cold-start failure as one line in Lambda's format (no secret
+// can be in err: config errors name references, never values) and exits, so
+// Lambda reports an init error and never serves with a half-built function.
 func Fatal(err error) {
-	wire.Logger(os.Stderr).Error("cold start failed", slog.String("error", err.Error()))
+	Logger().Error("cold start failed", slog.String("error", err.Error()))
 	os.Exit(1)
 }

@@ -37,6 +37,13 @@ type Function struct {
 	Env       []string      // KEY=VALUE; the variables Lambda sets are added (and win)
 	MemoryMB  int           // AWS_LAMBDA_FUNCTION_MEMORY_SIZE (default 128)
 	Timeout   time.Duration // of one invocation (default 3 s, Lambda's)
+	// LoggingConfig's LogFormat and ApplicationLogLevel. As Lambda does, a
+	// function with the JSON format gets AWS_LAMBDA_LOG_FORMAT=JSON and
+	// AWS_LAMBDA_LOG_LEVEL (default INFO), which aws-lambda-go's log handler
+	// follows; with Text (or "") it gets neither. The emulator does not
+	// filter the lines by level itself.
+	LogFormat string
+	LogLevel  string
 	// The function's stdout and stderr (default discarded). An *os.File
 	// gets the writes directly, so what the function wrote before
 	// answering is in it when Invoke returns; any other writer is fed
@@ -110,6 +117,13 @@ func Start(ctx context.Context, fn Function) (*Runtime, error) {
 		"_HANDLER=bootstrap",
 		"TZ=:UTC",
 	)
+	if strings.EqualFold(fn.LogFormat, "JSON") {
+		level := fn.LogLevel
+		if level == "" {
+			level = "INFO"
+		}
+		r.cmd.Env = append(r.cmd.Env, "AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL="+strings.ToUpper(level))
+	}
 	r.cmd.Stdout, r.cmd.Stderr = fn.Stdout, fn.Stderr
 	r.mu.Lock() // the handler reads started: order it with the process's first poll
 	r.started = time.Now()

@@ -71,6 +71,7 @@ type answer struct {
 	Said, RequestID, Function, Custom string
 	Deadline                          bool
 	BadStatus                         int
+	LogFormat, LogLevel               string
 }
 
 func decode(t *testing.T, res lambdaemu.Result) answer {
@@ -82,6 +83,8 @@ func decode(t *testing.T, res lambdaemu.Result) answer {
 		Custom    string `json:"custom"`
 		Deadline  bool   `json:"deadline"`
 		BadStatus int    `json:"bad_status"`
+		LogFormat string `json:"log_format"`
+		LogLevel  string `json:"log_level"`
 	}
 	if err := json.Unmarshal(res.Payload, &a); err != nil {
 		t.Fatalf("payload %s: %v", res.Payload, err)
@@ -122,6 +125,35 @@ func TestInvokeRunsTheHandler(t *testing.T) {
 	}
 	if _, err := rt.Invoke(context.Background(), []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "not running") {
 		t.Errorf("invoke after Close: %v", err)
+	}
+}
+
+// The function sees the log settings Lambda derives from its LoggingConfig:
+// AWS_LAMBDA_LOG_FORMAT and AWS_LAMBDA_LOG_LEVEL, with the JSON format only;
+// they win over the same names in Env.
+func TestLoggingConfigSetsLambdasVariables(t *testing.T) {
+	tests := []struct{ format, level, wantFormat, wantLevel string }{
+		{"", "", "TEXT", ""}, // Lambda sets nothing: Env's value stays
+		{"Text", "DEBUG", "TEXT", ""},
+		{"JSON", "", "JSON", "INFO"},
+		{"JSON", "warn", "JSON", "WARN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.format+"/"+tt.level, func(t *testing.T) {
+			rt, err := lambdaemu.Start(context.Background(), lambdaemu.Function{Bootstrap: bin,
+				LogFormat: tt.format, LogLevel: tt.level, Env: []string{"AWS_LAMBDA_LOG_FORMAT=TEXT"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _, _ = rt.Close() })
+			res, err := rt.Invoke(context.Background(), []byte(`{}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a := decode(t, res); a.LogFormat != tt.wantFormat || a.LogLevel != tt.wantLevel {
+				t.Fatalf("AWS_LAMBDA_LOG_FORMAT=%q AWS_LAMBDA_LOG_LEVEL=%q, want %q %q", a.LogFormat, a.LogLevel, tt.wantFormat, tt.wantLevel)
+			}
+		})
 	}
 }
 

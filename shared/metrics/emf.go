@@ -4,7 +4,11 @@
 // request path, and the package does no I/O of its own beyond one Write per
 // line to the io.Writer it is given.
 //
-// Every metric is in the namespace "hookline". The dimensions are provider,
+// Every metric of one deployment is in one namespace, the one the observers
+// are given: on Lambda HOOKLINE_METRICS_NAMESPACE, which template.yaml sets
+// to "hookline/<stack name>" so that two stacks in one account and region
+// never feed each other's alarms (DefaultNamespace when it is unset). The
+// dimensions are provider,
 // event_type, destination and reason; which metric is recorded under which
 // dimension sets is decided here (IngestObserver, AttemptRecord), so the
 // alarms and the dashboard in template.yaml can rely on it:
@@ -28,11 +32,33 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
-// Namespace of every hookline metric.
-const Namespace = "hookline"
+// DefaultNamespace is the namespace of a record that names none, and of the
+// functions when HOOKLINE_METRICS_NAMESPACE is unset.
+const DefaultNamespace = "hookline"
+
+// CheckNamespace reports whether CloudWatch accepts ns as a custom
+// namespace: 1 to 255 characters among letters, digits and . - _ / # : and
+// space, not only spaces, and not in the "AWS/" namespaces AWS reserves.
+// CloudWatch drops the EMF lines of an invalid one without a word, so the
+// functions check it once at cold start.
+func CheckNamespace(ns string) error {
+	if ns == "" || len(ns) > 255 || strings.TrimSpace(ns) == "" {
+		return fmt.Errorf("metrics: namespace %q: want 1 to 255 characters, not only spaces", ns)
+	}
+	for _, c := range ns {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.ContainsRune(".-_/#: ", c)) {
+			return fmt.Errorf("metrics: namespace %q: %q is not allowed (letters, digits and . - _ / # : space)", ns, c)
+		}
+	}
+	if strings.HasPrefix(ns, "AWS/") {
+		return fmt.Errorf("metrics: namespace %q: AWS/ namespaces are reserved for AWS", ns)
+	}
+	return nil
+}
 
 // Dimension names.
 const (
@@ -81,7 +107,7 @@ type Group struct {
 
 // Record is one EMF line.
 type Record struct {
-	Namespace string // default Namespace
+	Namespace string // default DefaultNamespace
 	Time      time.Time
 	Dims      map[string]string // dimension values
 	Groups    []Group
@@ -103,7 +129,7 @@ func Emit(w io.Writer, r Record) error {
 func Marshal(r Record) ([]byte, error) {
 	ns := r.Namespace
 	if ns == "" {
-		ns = Namespace
+		ns = DefaultNamespace
 	}
 	root := map[string]any{}
 	for k, v := range r.Dims {

@@ -122,13 +122,16 @@ func TestAttemptRecord(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.attempt.Provider, tt.attempt.Destination, tt.attempt.EventType = "tomba", "crm", "tomba.save_lead"
 			var buf bytes.Buffer
-			metrics.AttemptObserver(&buf)(tt.attempt)
+			metrics.AttemptObserver(&buf, "hookline/prod")(tt.attempt)
 			rec, err := metrics.Parse(buf.Bytes())
 			if err != nil {
 				t.Fatalf("%s: %v", buf.Bytes(), err)
 			}
 			if got := values(rec); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("metrics:\n got %v\nwant %v", got, tt.want)
+			}
+			if rec.Namespace != "hookline/prod" {
+				t.Errorf("namespace %q, want the observer's hookline/prod", rec.Namespace)
 			}
 			// The event type rides along as a plain property.
 			var root map[string]any
@@ -197,6 +200,7 @@ func TestParseChecksTheSpecification(t *testing.T) {
 		{"fractional timestamp", strings.Replace(valid, `1777636800000`, `1777636800000.5`, 1), "Timestamp"},
 		{"no directive", `{"_aws":{"Timestamp":1,"CloudWatchMetrics":[]}}`, "declares no metrics"},
 		{"no namespace", strings.Replace(valid, `"Namespace":"hookline",`, "", 1), "Namespace"},
+		{"reserved namespace", strings.Replace(valid, `"Namespace":"hookline"`, `"Namespace":"AWS/Lambda"`, 1), "reserved"},
 		{"no dimensions array", strings.Replace(valid, `"Dimensions":[["provider"]],`, "", 1), "no Dimensions"},
 		{"no metrics", strings.Replace(valid, `[{"Name":"received","Unit":"Count"}]`, `[]`, 1), "0 metrics"},
 		{"dimension value missing", strings.Replace(valid, `"provider":"tomba",`, "", 1), `dimension "provider" has no value`},
@@ -228,7 +232,7 @@ func TestParseChecksTheSpecification(t *testing.T) {
 // One line per delivery, each a single Write, even from many goroutines.
 func TestIngestObserverWritesWholeLines(t *testing.T) {
 	var buf bytes.Buffer
-	observe := metrics.IngestObserver(&buf)
+	observe := metrics.IngestObserver(&buf, "hookline/dev-stack")
 	var wg sync.WaitGroup
 	for i := 0; i < 50; i++ {
 		wg.Add(1)
@@ -246,8 +250,8 @@ func TestIngestObserverWritesWholeLines(t *testing.T) {
 		if !metrics.IsEMF([]byte(l)) {
 			t.Fatalf("not an EMF line: %q", l)
 		}
-		if _, err := metrics.Parse([]byte(l)); err != nil {
-			t.Fatalf("%q: %v", l, err)
+		if rec, err := metrics.Parse([]byte(l)); err != nil || rec.Namespace != "hookline/dev-stack" {
+			t.Fatalf("%q: namespace %q, %v; want the observer's hookline/dev-stack", l, rec.Namespace, err)
 		}
 	}
 	// A delivery without a provider cannot be recorded: nothing is written.
@@ -255,5 +259,28 @@ func TestIngestObserverWritesWholeLines(t *testing.T) {
 	observe(ingest.Result{Outcome: ingest.OutcomeRejected})
 	if buf.Len() != 0 {
 		t.Fatalf("wrote %q", buf.String())
+	}
+}
+
+// The namespaces CloudWatch takes for custom metrics, and those it refuses
+// (an EMF line in one of those is dropped without a word).
+func TestCheckNamespace(t *testing.T) {
+	for _, ns := range []string{"hookline", "hookline/prod", "hookline/my-stack-2", "Team.App_1#x:y", "a b", strings.Repeat("n", 255)} {
+		if err := metrics.CheckNamespace(ns); err != nil {
+			t.Errorf("CheckNamespace(%q) = %v", ns, err)
+		}
+	}
+	for ns, want := range map[string]string{
+		"":                       "1 to 255",
+		"   ":                    "not only spaces",
+		strings.Repeat("n", 256): "1 to 255",
+		"AWS/Lambda":             "reserved",
+		"hookline/${Stack}":      `'$' is not allowed`,
+		"hookline\nprod":         `'\n' is not allowed`,
+		"hookline/prod\u00e9":    `'é' is not allowed`,
+	} {
+		if err := metrics.CheckNamespace(ns); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckNamespace(%q) = %v, want an error containing %q", ns, err, want)
+		}
 	}
 }

@@ -71,8 +71,8 @@ func Parse(line []byte) (Record, error) {
 	rec := Record{Time: time.UnixMilli(int64(*m.Timestamp)), Dims: map[string]string{}}
 	for i, d := range m.CloudWatchMetrics {
 		where := fmt.Sprintf("emf: CloudWatchMetrics[%d]", i)
-		if d.Namespace == "" || len(d.Namespace) > 255 {
-			return Record{}, fmt.Errorf("%s: Namespace must be 1 to 255 characters", where)
+		if err := CheckNamespace(d.Namespace); err != nil {
+			return Record{}, fmt.Errorf("%s: Namespace: %w", where, err)
 		}
 		if rec.Namespace != "" && rec.Namespace != d.Namespace {
 			return Record{}, fmt.Errorf("%s: namespaces %q and %q in one line", where, rec.Namespace, d.Namespace)

@@ -9,10 +9,12 @@ import (
 )
 
 // IngestObserver returns an ingest.Handler Observe hook writing one EMF line
-// per delivery to w (os.Stdout on Lambda). A metric that cannot be written
-// is dropped: metrics never fail a delivery. Safe for concurrent use.
-func IngestObserver(w io.Writer) func(ingest.Result) {
-	return observer(w, time.Now, IngestRecord)
+// per delivery in namespace ns to w (os.Stdout on Lambda: bare lines, not
+// through the log handler, which would wrap them where CloudWatch no longer
+// finds them). A metric that cannot be written is dropped: metrics never
+// fail a delivery. Safe for concurrent use.
+func IngestObserver(w io.Writer, ns string) func(ingest.Result) {
+	return observer(w, ns, time.Now, IngestRecord)
 }
 
 // IngestRecord is the EMF record of one delivery at time at (see the
@@ -88,9 +90,9 @@ type Attempt struct {
 }
 
 // AttemptObserver returns a hook writing one EMF line per delivery attempt
-// to w, like IngestObserver.
-func AttemptObserver(w io.Writer) func(Attempt) {
-	return observer(w, time.Now, AttemptRecord)
+// in namespace ns to w, like IngestObserver.
+func AttemptObserver(w io.Writer, ns string) func(Attempt) {
+	return observer(w, ns, time.Now, AttemptRecord)
 }
 
 // AttemptRecord is the EMF record of one delivery attempt at time at (see
@@ -133,11 +135,13 @@ func AttemptRecord(a Attempt, at time.Time) Record {
 	return rec
 }
 
-// observer serializes writes of the records built by rec.
-func observer[T any](w io.Writer, now func() time.Time, rec func(T, time.Time) Record) func(T) {
+// observer serializes writes of the records built by rec, in namespace ns.
+func observer[T any](w io.Writer, ns string, now func() time.Time, rec func(T, time.Time) Record) func(T) {
 	var mu sync.Mutex
 	return func(v T) {
-		line, err := Marshal(rec(v, now()))
+		r := rec(v, now())
+		r.Namespace = ns
+		line, err := Marshal(r)
 		if err != nil {
 			return
 		}

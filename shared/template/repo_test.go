@@ -7,6 +7,7 @@ import (
 	"debug/buildinfo"
 	"debug/elf"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"go/scanner"
 	"go/token"
@@ -25,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/hookline/hookline/shared/awsenv"
 	"github.com/hookline/hookline/shared/ingest"
 	"github.com/hookline/hookline/shared/metrics"
 	"github.com/hookline/hookline/shared/store/dynamo"
@@ -85,11 +87,6 @@ func TestFunctionsAreConfiguredAlike(t *testing.T) {
 			!reflect.DeepEqual(p["Architectures"], []any{"arm64"}) || fn.String("Tracing") != "Active" {
 			t.Errorf("%s: runtime %v, handler %v, architectures %v, tracing %v", fn.LogicalID,
 				p["Runtime"], p["Handler"], p["Architectures"], p["Tracing"])
-		}
-		lc, _ := p["LoggingConfig"].(map[string]any)
-		group := tmpl.Resources[ref(lc["LogGroup"])]
-		if lc["LogFormat"] != "JSON" || group.Type != "AWS::Logs::LogGroup" {
-			t.Errorf("%s: LoggingConfig %v: want JSON into a log group of the template", fn.LogicalID, lc)
 		}
 		if _, ok := p["Policies"]; ok {
 			t.Errorf("%s: SAM Policies would add managed policies; give the function its own role", fn.LogicalID)
@@ -679,10 +676,61 @@ func metricKey(name string, dims []string) string {
 }
 
 // The alarms and the dashboard use hookline metrics exactly as
-// shared/metrics writes them (name and dimension set), and the alarms the
-// issue asks for exist and notify the topic.
+// shared/metrics writes them (name and dimension set) in the namespace the
+// functions write them in, and the alarms the issue asks for exist and
+// notify the topic.
 func TestAlarmsAndDashboardUseEmittedMetrics(t *testing.T) {
-	tmpl := repoTemplate(t)
+	for _, p := range checkMetrics(repoTemplate(t)) {
+		t.Error(p)
+	}
+}
+
+// Two stack names, to see the namespace follow the stack.
+const stackA, stackB = "stack-under-test", "other-stack"
+
+// checkMetrics returns what is wrong with the template's metrics: the
+// functions' HOOKLINE_METRICS_NAMESPACE (one expression, derived from the
+// stack name, a namespace CloudWatch takes), each alarm and dashboard
+// metric of ours (in that namespace, one shared/metrics writes), and the
+// alarms that must exist.
+func checkMetrics(tmpl *template.Template) []string {
+	var problems []string
+	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+
+	// The namespace: one expression in every function.
+	var nsExpr any
+	for i, fn := range tmpl.Functions() {
+		v, ok := fn.Env()[awsenv.EnvMetricsNamespace]
+		switch {
+		case !ok:
+			fail("%s: %s is not set: its metrics would go to %q, which no alarm of this stack reads",
+				fn.LogicalID, awsenv.EnvMetricsNamespace, metrics.DefaultNamespace)
+		case i == 0 || nsExpr == nil:
+			nsExpr = v
+		case !reflect.DeepEqual(v, nsExpr):
+			fail("%s: %s = %v, other functions %v: one stack, one namespace", fn.LogicalID, awsenv.EnvMetricsNamespace, v, nsExpr)
+		}
+	}
+	if nsExpr == nil {
+		return problems
+	}
+	resolve := func(stack string) string {
+		ns, err := tmpl.Resolve(nsExpr, map[string]string{"AWS::StackName": stack})
+		if err != nil {
+			fail("%s %v: %v", awsenv.EnvMetricsNamespace, nsExpr, err)
+		}
+		return ns
+	}
+	ns := resolve(stackA)
+	if !strings.Contains(ns, stackA) || ns == resolve(stackB) {
+		fail("%s %v is %q in stack %s, %q in stack %s: want one derived from the stack name",
+			awsenv.EnvMetricsNamespace, nsExpr, ns, stackA, resolve(stackB), stackB)
+	}
+	if err := metrics.CheckNamespace(ns); err != nil {
+		fail("%s %v: %v", awsenv.EnvMetricsNamespace, nsExpr, err)
+	}
+	isOurs := func(namespace string) bool { return !strings.HasPrefix(namespace, "AWS/") }
+
 	emits := emitted()
 	var alarms []string
 	for id, r := range tmpl.Resources {
@@ -697,13 +745,21 @@ func TestAlarmsAndDashboardUseEmittedMetrics(t *testing.T) {
 			dims = append(dims, fmt.Sprint(m["Name"]))
 			vals = append(vals, fmt.Sprint(m["Value"]))
 		}
-		if p["Namespace"] == metrics.Namespace && !emits[metricKey(fmt.Sprint(p["MetricName"]), dims)] {
-			t.Errorf("alarm %s watches %s, which shared/metrics never writes", id, metricKey(fmt.Sprint(p["MetricName"]), dims))
+		namespace := fmt.Sprint(p["Namespace"])
+		if s, ok := p["Namespace"].(string); !ok || isOurs(s) {
+			// Ours: the very expression the functions write metrics in.
+			if !reflect.DeepEqual(p["Namespace"], nsExpr) {
+				fail("alarm %s watches namespace %v, not the functions' %s %v", id, p["Namespace"], awsenv.EnvMetricsNamespace, nsExpr)
+			}
+			if !emits[metricKey(fmt.Sprint(p["MetricName"]), dims)] {
+				fail("alarm %s watches %s, which shared/metrics never writes", id, metricKey(fmt.Sprint(p["MetricName"]), dims))
+			}
+			namespace = "hookline"
 		}
 		if actions := asList(p["AlarmActions"]); len(actions) != 1 || ref(actions[0]) != "AlarmTopic" {
-			t.Errorf("alarm %s notifies %v", id, p["AlarmActions"])
+			fail("alarm %s notifies %v", id, p["AlarmActions"])
 		}
-		alarms = append(alarms, fmt.Sprint(p["Namespace"], " ", p["MetricName"], " ", strings.Join(vals, ",")))
+		alarms = append(alarms, fmt.Sprint(namespace, " ", p["MetricName"], " ", strings.Join(vals, ",")))
 	}
 	want := []string{
 		"AWS/SQS ApproximateNumberOfMessagesVisible map[Fn::GetAtt:[EventsDLQ QueueName]]",
@@ -717,14 +773,19 @@ func TestAlarmsAndDashboardUseEmittedMetrics(t *testing.T) {
 	}
 	for _, w := range want {
 		if !slices.Contains(alarms, w) {
-			t.Errorf("no alarm on %s (alarms: %q)", w, alarms)
+			fail("no alarm on %s (alarms: %q)", w, alarms)
 		}
 	}
 
-	// The dashboard: valid JSON once substituted, every hookline metric it
-	// shows (static or by SEARCH) written by shared/metrics.
+	// The dashboard: valid JSON once substituted in stack stackA (a
+	// resource's name is known only once deployed: it stays empty), every
+	// metric of ours it shows (static or by SEARCH) in the functions'
+	// namespace and written by shared/metrics.
 	body, _ := tmpl.Resources["Dashboard"].Properties["DashboardBody"].(map[string]any)
-	text := regexp.MustCompile(`\$\{[^}]+\}`).ReplaceAllString(fmt.Sprint(body["Fn::Sub"]), "x")
+	text, err := tmpl.Resolve(body, map[string]string{"AWS::StackName": stackA})
+	if err != nil && !errors.Is(err, template.ErrUnresolvable) {
+		fail("dashboard body: %v", err)
+	}
 	var dash struct {
 		Widgets []struct {
 			Properties struct {
@@ -734,9 +795,11 @@ func TestAlarmsAndDashboardUseEmittedMetrics(t *testing.T) {
 		} `json:"widgets"`
 	}
 	if err := json.Unmarshal([]byte(text), &dash); err != nil {
-		t.Fatalf("dashboard body is not JSON: %v", err)
+		fail("dashboard body is not JSON: %v", err)
+		return problems
 	}
-	search := regexp.MustCompile(`SEARCH\('\{([^}]*)\} MetricName="([^"]+)"'`)
+	// SEARCH('{Namespace,Dim,...} MetricName="m"', …): the namespace may be quoted.
+	search := regexp.MustCompile(`SEARCH\('\{("[^"]*"|[^,"}]*)((?:,[^,}]+)*)\} MetricName="([^"]+)"'`)
 	shown := map[string]bool{}
 	for _, w := range dash.Widgets {
 		var prev []string // "." and "..." repeat the previous row's entries
@@ -744,13 +807,17 @@ func TestAlarmsAndDashboardUseEmittedMetrics(t *testing.T) {
 			if e, ok := row[0].(map[string]any); ok {
 				m := search.FindStringSubmatch(fmt.Sprint(e["expression"]))
 				if m == nil {
-					t.Errorf("%s: expression %v", w.Properties.Title, e["expression"])
+					fail("%s: expression %v", w.Properties.Title, e["expression"])
 					continue
 				}
-				keys := strings.Split(m[1], ",")
-				if keys[0] == metrics.Namespace {
-					shown[metricKey(m[2], keys[1:])] = true
+				namespace := strings.Trim(m[1], `"`)
+				if !isOurs(namespace) {
+					continue
 				}
+				if namespace != ns {
+					fail("dashboard %q searches namespace %q, not the stack's %q", w.Properties.Title, namespace, ns)
+				}
+				shown[metricKey(m[3], strings.Split(strings.TrimPrefix(m[2], ","), ","))] = true
 				continue
 			}
 			var cells []string
@@ -768,8 +835,11 @@ func TestAlarmsAndDashboardUseEmittedMetrics(t *testing.T) {
 				}
 			}
 			prev = cells
-			if cells[0] != metrics.Namespace {
+			if !isOurs(cells[0]) {
 				continue
+			}
+			if cells[0] != ns {
+				fail("dashboard %q shows namespace %q, not the stack's %q", w.Properties.Title, cells[0], ns)
 			}
 			var dims []string
 			for i := 2; i+1 < len(cells); i += 2 {
@@ -780,15 +850,133 @@ func TestAlarmsAndDashboardUseEmittedMetrics(t *testing.T) {
 	}
 	for key := range shown {
 		if !emits[key] {
-			t.Errorf("the dashboard shows %s, which shared/metrics never writes", key)
+			fail("the dashboard shows %s, which shared/metrics never writes", key)
 		}
 	}
 	for _, key := range []string{"accepted{provider}", "duplicate{provider}", "rejected{provider,reason}",
 		"delivered{destination,provider}", "retried{destination,provider}", "failed{destination,provider}",
 		"latency{provider}", "attempt_latency{destination}"} {
 		if !shown[key] {
-			t.Errorf("the dashboard does not show %s", key)
+			fail("the dashboard does not show %s", key)
 		}
+	}
+	sort.Strings(problems)
+	return problems
+}
+
+// quietLevels are the application log levels at which Lambda still sends
+// INFO lines: the EMF metric lines carry no "level", so Lambda files them
+// as INFO and, at WARN or above, drops them (and every metric with them).
+var quietLevels = []string{"TRACE", "DEBUG", "INFO"}
+
+// checkLogging returns what is wrong with the functions' LoggingConfig:
+// Lambda's JSON format (which sets AWS_LAMBDA_LOG_FORMAT for lambdacontext's
+// handler), into a log group of the template, at an application log level
+// that keeps the metric lines.
+func checkLogging(tmpl *template.Template) []string {
+	var problems []string
+	for _, fn := range tmpl.Functions() {
+		lc, _ := fn.Properties["LoggingConfig"].(map[string]any)
+		if group := tmpl.Resources[ref(lc["LogGroup"])]; fn.LogFormat() != "JSON" || group.Type != "AWS::Logs::LogGroup" {
+			problems = append(problems, fmt.Sprintf("%s: LoggingConfig %v: want LogFormat JSON into a log group of the template", fn.LogicalID, lc))
+		}
+		if !slices.Contains(quietLevels, fn.ApplicationLogLevel()) {
+			problems = append(problems, fmt.Sprintf("%s: ApplicationLogLevel %q: want one of %v, or Lambda drops the EMF metric lines (filed as INFO)",
+				fn.LogicalID, fn.ApplicationLogLevel(), quietLevels))
+		}
+	}
+	return problems
+}
+
+func TestLoggingConfig(t *testing.T) {
+	for _, p := range checkLogging(repoTemplate(t)) {
+		t.Error(p)
+	}
+}
+
+// Each check above fails on a template that breaks what it checks: the
+// repository's template with one change.
+func TestTemplateChecksCatchMutations(t *testing.T) {
+	props := func(tmpl *template.Template, id string) map[string]any { return tmpl.Resources[id].Properties }
+	globalEnv := func(tmpl *template.Template) map[string]any {
+		fn, _ := tmpl.Globals["Function"].(map[string]any)
+		env, _ := fn["Environment"].(map[string]any)
+		vars, _ := env["Variables"].(map[string]any)
+		return vars
+	}
+	editDashboard := func(old, new string) func(*template.Template) {
+		return func(tmpl *template.Template) {
+			body, _ := props(tmpl, "Dashboard")["DashboardBody"].(map[string]any)
+			text, _ := body["Fn::Sub"].(string)
+			if !strings.Contains(text, old) {
+				panic("the dashboard has no " + old)
+			}
+			body["Fn::Sub"] = strings.Replace(text, old, new, 1)
+		}
+	}
+	logging := func(id, key, value string) func(*template.Template) {
+		return func(tmpl *template.Template) {
+			lc, _ := props(tmpl, id)["LoggingConfig"].(map[string]any)
+			lc[key] = value
+		}
+	}
+	tests := []struct {
+		name   string
+		mutate func(*template.Template)
+		check  func(*template.Template) []string
+		want   string
+	}{
+		{"an alarm in the fixed namespace of old", func(tmpl *template.Template) {
+			props(tmpl, "DeliveriesGivenUpAlarm")["Namespace"] = "hookline"
+		}, checkMetrics, "alarm DeliveriesGivenUpAlarm watches namespace hookline, not the functions'"},
+		{"an alarm in another stack's namespace", func(tmpl *template.Template) {
+			props(tmpl, "TombaRejectedAlarm")["Namespace"] = map[string]any{"Fn::Sub": "hookline/prod"}
+		}, checkMetrics, "alarm TombaRejectedAlarm watches namespace map[Fn::Sub:hookline/prod]"},
+		{"an alarm on a metric never written", func(tmpl *template.Template) {
+			props(tmpl, "LeadronRejectedAlarm")["MetricName"] = "rejections"
+		}, checkMetrics, "alarm LeadronRejectedAlarm watches rejections{provider}, which shared/metrics never writes"},
+		{"a dashboard graph in the fixed namespace",
+			editDashboard(`["hookline/${AWS::StackName}", "accepted", "provider", "leadron"]`, `["hookline", "accepted", "provider", "leadron"]`),
+			checkMetrics, `dashboard "Leadron deliveries" shows namespace "hookline", not the stack's "hookline/stack-under-test"`},
+		{"a dashboard search in the fixed namespace",
+			editDashboard(`{\"hookline/${AWS::StackName}\",provider,reason} MetricName=\"error\"`, `{hookline,provider,reason} MetricName=\"error\"`),
+			checkMetrics, `searches namespace "hookline", not the stack's "hookline/stack-under-test"`},
+		{"a dashboard graph of a metric never written",
+			editDashboard(`"latency", "provider"`, `"latency", "tenant"`),
+			checkMetrics, "the dashboard shows latency{tenant}, which shared/metrics never writes"},
+		{"one function in its own namespace", func(tmpl *template.Template) {
+			env, _ := props(tmpl, "ProcessorFunction")["Environment"].(map[string]any)
+			vars, _ := env["Variables"].(map[string]any)
+			vars[awsenv.EnvMetricsNamespace] = "hookline/processor"
+		}, checkMetrics, "ProcessorFunction: HOOKLINE_METRICS_NAMESPACE = hookline/processor"},
+		{"a namespace that ignores the stack name", func(tmpl *template.Template) {
+			globalEnv(tmpl)[awsenv.EnvMetricsNamespace] = "hookline"
+		}, checkMetrics, "want one derived from the stack name"},
+		{"a namespace CloudWatch refuses", func(tmpl *template.Template) {
+			globalEnv(tmpl)[awsenv.EnvMetricsNamespace] = map[string]any{"Fn::Sub": "AWS/${AWS::StackName}"}
+		}, checkMetrics, "reserved"},
+		{"no namespace set", func(tmpl *template.Template) {
+			delete(globalEnv(tmpl), awsenv.EnvMetricsNamespace)
+		}, checkMetrics, "JourneyBeeFunction: HOOKLINE_METRICS_NAMESPACE is not set"},
+		{"an application log level that drops the metric lines", logging("ProcessorFunction", "ApplicationLogLevel", "WARN"),
+			checkLogging, `ProcessorFunction: ApplicationLogLevel "WARN"`},
+		{"no application log level", logging("SweeperFunction", "ApplicationLogLevel", ""),
+			checkLogging, `SweeperFunction: ApplicationLogLevel ""`},
+		{"text logs", logging("TombaFunction", "LogFormat", "Text"),
+			checkLogging, "TombaFunction: LoggingConfig"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmpl := repoTemplate(t)
+			if p := tt.check(tmpl); len(p) > 0 {
+				t.Fatalf("the repository's template already fails: %q", p)
+			}
+			tt.mutate(tmpl)
+			problems := tt.check(tmpl)
+			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
+				t.Fatalf("problems %q, want one containing %q", problems, tt.want)
+			}
+		})
 	}
 }
 

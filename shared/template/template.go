@@ -260,6 +260,22 @@ func (f *Function) MemoryMB() int {
 	return 128
 }
 
+// LogFormat is LoggingConfig.LogFormat ("JSON" or "Text"; SAM's default,
+// "" here, is Text).
+func (f *Function) LogFormat() string {
+	lc, _ := f.Properties["LoggingConfig"].(map[string]any)
+	s, _ := lc["LogFormat"].(string)
+	return s
+}
+
+// ApplicationLogLevel is LoggingConfig.ApplicationLogLevel (TRACE … FATAL;
+// "" when unset: Lambda's default, INFO, with the JSON format).
+func (f *Function) ApplicationLogLevel() string {
+	lc, _ := f.Properties["LoggingConfig"].(map[string]any)
+	s, _ := lc["ApplicationLogLevel"].(string)
+	return s
+}
+
 // Env is Environment.Variables: values are strings, numbers or intrinsics.
 func (f *Function) Env() map[string]any {
 	env, _ := f.Properties["Environment"].(map[string]any)

@@ -43,6 +43,9 @@ Resources:
     Properties:
       MemorySize: 512
       Layers: [f1]
+      LoggingConfig:
+        LogFormat: JSON
+        ApplicationLogLevel: WARN
       Environment:
         Variables:
           OVERRIDDEN: local
@@ -115,6 +118,9 @@ func TestGlobalsApplyAsInSAM(t *testing.T) {
 		{"CodeUri", other.CodeURI(), "functions/other"},
 		{"no build method", other.BuildMethod(), ""},
 		{"SAM's default memory", other.MemoryMB(), 128},
+		{"log format", fn.LogFormat(), "JSON"},
+		{"application log level", fn.ApplicationLogLevel(), "WARN"},
+		{"no logging config", other.LogFormat() + other.ApplicationLogLevel(), ""},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.exp) {

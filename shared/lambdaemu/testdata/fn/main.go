@@ -29,6 +29,8 @@ type answer struct {
 	Custom    string `json:"custom"`
 	Deadline  bool   `json:"deadline"`
 	BadStatus int    `json:"bad_status,omitempty"`
+	LogFormat string `json:"log_format,omitempty"`
+	LogLevel  string `json:"log_level,omitempty"`
 }
 
 func main() {
@@ -50,7 +52,8 @@ func main() {
 		lc, _ := lambdacontext.FromContext(ctx)
 		_, hasDeadline := ctx.Deadline()
 		a := answer{Said: e.Say, RequestID: lc.AwsRequestID, Function: lambdacontext.FunctionName,
-			Custom: os.Getenv("FN_CUSTOM"), Deadline: hasDeadline}
+			Custom: os.Getenv("FN_CUSTOM"), Deadline: hasDeadline,
+			LogFormat: os.Getenv("AWS_LAMBDA_LOG_FORMAT"), LogLevel: os.Getenv("AWS_LAMBDA_LOG_LEVEL")}
 		if e.Fail {
 			return answer{}, errors.New("asked to fail")
 		}
