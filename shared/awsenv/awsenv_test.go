@@ -16,6 +16,7 @@ import (
 
 	"github.com/hookline/hookline/shared/awsenv"
 	"github.com/hookline/hookline/shared/config"
+	"github.com/hookline/hookline/shared/metrics"
 	"github.com/hookline/hookline/shared/queue/queuetest"
 	sqsq "github.com/hookline/hookline/shared/queue/sqs"
 	"github.com/hookline/hookline/shared/store"
@@ -223,5 +224,39 @@ func TestProcessorDeliversFromSQS(t *testing.T) {
 	ev, err := env.Store.Get(ctx, m.EventID)
 	if err != nil || ev.Status != store.StatusDelivered || len(ev.Deliveries) != 1 || !ev.Deliveries[0].Delivered() {
 		t.Fatalf("event after processing: %q %+v %v; want delivered to log", ev.Status, ev.Deliveries, err)
+	}
+}
+
+// The metrics namespace is read once, at cold start: HOOKLINE_METRICS_NAMESPACE,
+// metrics.DefaultNamespace when unset; one CloudWatch would drop stops the
+// function from starting.
+func TestMetricsNamespace(t *testing.T) {
+	for k, v := range map[string]string{
+		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+	} {
+		t.Setenv(k, v)
+	}
+	lambdaEnv(t, "no-table-needed", "http://127.0.0.1:9/no-queue-needed")
+	tests := []struct{ set, want, wantErr string }{
+		{"", metrics.DefaultNamespace, ""},
+		{"hookline/prod", "hookline/prod", ""},
+		{"AWS/Lambda", "", "reserved"},
+		{"hookline/${AWS::StackName}", "", "not allowed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.set, func(t *testing.T) {
+			t.Setenv(awsenv.EnvMetricsNamespace, tt.set)
+			env, err := awsenv.Load(context.Background())
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), awsenv.EnvMetricsNamespace) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Load = %v, want an error naming %s: %q", err, awsenv.EnvMetricsNamespace, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || env.Namespace != tt.want {
+				t.Fatalf("Load: namespace %q, %v; want %q", env.Namespace, err, tt.want)
+			}
+		})
 	}
 }
