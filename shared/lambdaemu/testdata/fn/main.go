@@ -23,12 +23,13 @@ type event struct {
 }
 
 type answer struct {
-	Said      string `json:"said"`
-	RequestID string `json:"request_id"`
-	Function  string `json:"function"`
-	Custom    string `json:"custom"`
-	Deadline  bool   `json:"deadline"`
-	BadStatus int    `json:"bad_status,omitempty"`
+	Said       string `json:"said"`
+	RequestID  string `json:"request_id"`
+	Function   string `json:"function"`
+	Custom     string `json:"custom"`
+	Deadline   bool   `json:"deadline"`
+	DeadlineMS int64  `json:"deadline_ms"`
+	BadStatus  int    `json:"bad_status,omitempty"`
 }
 
 func main() {
@@ -48,9 +49,9 @@ func main() {
 	lambda.Start(func(ctx context.Context, e event) (answer, error) {
 		fmt.Printf("{\"msg\":\"invoke\",\"say\":%q}\n", e.Say)
 		lc, _ := lambdacontext.FromContext(ctx)
-		_, hasDeadline := ctx.Deadline()
+		deadline, hasDeadline := ctx.Deadline()
 		a := answer{Said: e.Say, RequestID: lc.AwsRequestID, Function: lambdacontext.FunctionName,
-			Custom: os.Getenv("FN_CUSTOM"), Deadline: hasDeadline}
+			Custom: os.Getenv("FN_CUSTOM"), Deadline: hasDeadline, DeadlineMS: deadline.UnixMilli()}
 		if e.Fail {
 			return answer{}, errors.New("asked to fail")
 		}
