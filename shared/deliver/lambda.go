@@ -41,11 +41,11 @@ type Visibility interface {
 // then comes back after the queue's own visibility timeout, early, burning a
 // receive. Every hide is therefore clamped to what is left of the 12 h, less
 // VisibilityMargin (clock skew and SQS's whole seconds). The event source
-// does not say when it received the message; the receive is taken to be the
-// latest moment it can have been: MaxHold before the invocation started
-// (longer, and the receipt would have expired), or the message's
-// ApproximateFirstReceiveTimestamp if that is later (it is, on a first
-// receive). config.MaxBackoffCap keeps every wait short enough that the
+// does not say when it received the message, so the 12 h are counted from
+// the earliest the receive can have been: MaxHold before the invocation
+// started (earlier, and the receipt would have expired before the
+// invocation), or the message's ApproximateFirstReceiveTimestamp if that is
+// later (it is, on a first receive, where it is the receive itself). config.MaxBackoffCap keeps every wait short enough that the
 // clamp does not shorten it in practice.
 type SQSHandler struct {
 	Processor EventProcessor
@@ -80,10 +80,10 @@ func VisibilityLeft(receivedAt, now time.Time) time.Duration {
 	return max(MaxVisibility-now.Sub(receivedAt)-VisibilityMargin, 0)
 }
 
-// ReceivedBy is the latest the message rec of an invocation that started
-// at start can have been received (see SQSHandler): start less maxHold, or
-// its first receive if later (and not after start).
-func ReceivedBy(rec events.SQSMessage, start time.Time, maxHold time.Duration) time.Time {
+// EarliestReceive is the earliest the message rec of an invocation that
+// started at start can have been received (see SQSHandler): start less
+// maxHold, or its first receive if later (and not after start).
+func EarliestReceive(rec events.SQSMessage, start time.Time, maxHold time.Duration) time.Time {
 	at := start.Add(-maxHold)
 	if ms, err := strconv.ParseInt(rec.Attributes["ApproximateFirstReceiveTimestamp"], 10, 64); err == nil {
 		first := time.UnixMilli(ms)
@@ -144,7 +144,7 @@ func (h *SQSHandler) handle(ctx context.Context, rec events.SQSMessage, start ti
 	if maxHold <= 0 {
 		maxHold = DefaultMaxHold
 	}
-	hide = min(hide, VisibilityLeft(ReceivedBy(rec, start, maxHold), h.now()))
+	hide = min(hide, VisibilityLeft(EarliestReceive(rec, start, maxHold), h.now()))
 	if err := h.Queue.ChangeVisibility(ctx, m.Receipt, hide); err != nil {
 		// The message still comes back, after the queue's own visibility.
 		h.logError(ctx, "change_visibility", m.EventID, err)

@@ -138,8 +138,8 @@ func TestVisibilityLeft(t *testing.T) {
 		{"SQS's clock ahead of ours", ms(start.Add(3 * time.Second)), start},
 		{"garbage", map[string]string{"ApproximateFirstReceiveTimestamp": "soon"}, start.Add(-deliver.DefaultMaxHold)},
 	} {
-		if got := deliver.ReceivedBy(events.SQSMessage{Attributes: c.attrs}, start, deliver.DefaultMaxHold); !got.Equal(c.want) {
-			t.Errorf("%s: ReceivedBy = %v, want %v", c.name, got, c.want)
+		if got := deliver.EarliestReceive(events.SQSMessage{Attributes: c.attrs}, start, deliver.DefaultMaxHold); !got.Equal(c.want) {
+			t.Errorf("%s: EarliestReceive = %v, want %v", c.name, got, c.want)
 		}
 	}
 	if got := deliver.VisibilityLeft(start, start.Add(time.Hour)); got != 11*time.Hour-deliver.VisibilityMargin {

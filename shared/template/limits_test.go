@@ -56,7 +56,7 @@ func TestProcessorLimitsMatchTheTemplate(t *testing.T) {
 	}
 	receive := time.Date(2025, 11, 25, 14, 0, 0, 0, time.UTC)
 	start := receive.Add(hold)
-	if left := deliver.VisibilityLeft(deliver.ReceivedBy(events.SQSMessage{}, start, deliver.DefaultMaxHold), start.Add(fn.Timeout())); left < deliver.MaxRetryAfter {
+	if left := deliver.VisibilityLeft(deliver.EarliestReceive(events.SQSMessage{}, start, deliver.DefaultMaxHold), start.Add(fn.Timeout())); left < deliver.MaxRetryAfter {
 		t.Errorf("a message held %v and processed for %v has %v of visibility left, under the longest wait %v", hold, fn.Timeout(), left, deliver.MaxRetryAfter)
 	}
 	if deliver.MaxRetryAfter != config.MaxBackoffCap {
