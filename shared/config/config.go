@@ -75,8 +75,8 @@ type Processor struct {
 	// BackoffBase and BackoffCap shape the wait after a transient failure:
 	// after attempt n, a random time up to min(BackoffCap, BackoffBase·2^(n-1))
 	// (exponential backoff with full jitter), or longer when the destination
-	// asks with Retry-After. Defaults 5s and 1h; the cap is at most 12h (the
-	// longest an SQS message can stay hidden).
+	// asks with Retry-After. Defaults 5s and 1h; the cap is at most
+	// MaxBackoffCap (11h), so that a wait fits in one SQS visibility.
 	BackoffBase Duration `yaml:"backoff_base"`
 	BackoffCap  Duration `yaml:"backoff_cap"`
 	// Workers is how many events hookline serve delivers at once. Default 16.
@@ -110,8 +110,32 @@ const (
 	DefaultMaxAttempts       = 10
 	DefaultBackoffBase       = 5 * time.Second
 	DefaultBackoffCap        = time.Hour
-	MaxBackoffCap            = 12 * time.Hour
 	DefaultWorkers           = 16
+)
+
+// Limits the processor is designed around (README, "AWS limits we design
+// for").
+const (
+	// MaxBackoffCap is the longest wait before a next attempt, of the
+	// backoff and of a destination's Retry-After alike. SQS hides a message
+	// at most 12 h from its receive, counting time already spent in flight
+	// (before the invocation started and during it); 11 h leaves that room,
+	// so one ChangeMessageVisibility always covers the wait (deliver's
+	// SQSHandler clamps to what is left all the same).
+	MaxBackoffCap = 11 * time.Hour
+	// ProcessorFunctionTimeout is the processor Lambda's Timeout in
+	// template.yaml (a template test checks they agree).
+	ProcessorFunctionTimeout = 60 * time.Second
+	// ProcessorReserve is the part of an invocation a destination's attempt
+	// may not use: up to 10 s to load the event before the attempt starts,
+	// and deliver.SaveMargin (5 s) to save its result and change the
+	// message's visibility before Lambda ends the invocation.
+	ProcessorReserve = 15 * time.Second
+	// MaxDestinationTimeout is the longest destination timeout the config
+	// accepts: ProcessorFunctionTimeout less ProcessorReserve (45 s). A
+	// longer one could not be honoured: Lambda would end the invocation
+	// first.
+	MaxDestinationTimeout = ProcessorFunctionTimeout - ProcessorReserve
 )
 
 // Duration is a time.Duration written as "90s", "7d" or "168h" in YAML.
@@ -134,6 +158,17 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	}
 	*d = Duration(v * mult)
 	return nil
+}
+
+// fmtDuration prints d without Go's trailing zero units ("11h", "45s").
+func fmtDuration(d time.Duration) string {
+	s := d.String()
+	for _, z := range []string{"0s", "0m"} {
+		if strings.HasSuffix(s, "m"+z) || strings.HasSuffix(s, "h"+z) {
+			s = strings.TrimSuffix(s, z)
+		}
+	}
+	return s
 }
 
 // D returns the time.Duration.
@@ -308,7 +343,7 @@ func (c *Config) normalize() error {
 		p.BackoffCap = Duration(max(DefaultBackoffCap, p.BackoffBase.D()))
 	}
 	if p.BackoffCap < p.BackoffBase || p.BackoffCap.D() > MaxBackoffCap {
-		return errors.New("processor.backoff_cap must be at least processor.backoff_base and at most 12h")
+		return fmt.Errorf("processor.backoff_cap must be at least processor.backoff_base and at most %v (a wait must fit in one SQS visibility, 12 h from the receive)", fmtDuration(MaxBackoffCap))
 	}
 	if p.Workers == 0 {
 		p.Workers = DefaultWorkers
@@ -343,6 +378,10 @@ func (c *Config) normalize() error {
 		}
 		if d.Timeout == 0 {
 			d.Timeout = Duration(DefaultHTTPTimeout)
+		}
+		if d.Timeout.D() > MaxDestinationTimeout {
+			return fmt.Errorf("%s.timeout %v: at most %v (the processor Lambda's %v timeout less %v to load the event and save the result)",
+				where, fmtDuration(d.Timeout.D()), fmtDuration(MaxDestinationTimeout), fmtDuration(ProcessorFunctionTimeout), fmtDuration(ProcessorReserve))
 		}
 		if d.MaxAttempts == 0 {
 			d.MaxAttempts = DefaultMaxAttempts

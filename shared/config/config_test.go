@@ -92,6 +92,12 @@ func TestParseRejects(t *testing.T) {
 		{"unknown key", base + "ingest: { max_body: 3 }\n", "max_body"},
 		{"backoff cap below base", base + "processor: { backoff_base: 10s, backoff_cap: 5s }\n", "backoff_cap"},
 		{"backoff cap over 12h", base + "processor: { backoff_cap: 13h }\n", "backoff_cap"},
+		// SQS hides a message at most 12 h from its receive, time in flight included.
+		{"backoff cap of 12h", base + "processor: { backoff_cap: 12h }\n", "at most 11h"},
+		{"backoff base over the cap's limit", base + "processor: { backoff_base: 11h1m }\n", "at most 11h"},
+		// The processor Lambda (60 s) would end the invocation before the attempt.
+		{"destination timeout the processor cannot honour", base + "destinations: [{name: a, type: log, timeout: 46s}]\n", "destinations[0].timeout 46s: at most 45s"},
+		{"destination timeout over the Lambda's", base + "destinations: [{name: a, type: log, timeout: 2m}]\n", "timeout 2m: at most 45s"},
 		{"negative workers", base + "processor: { workers: -1 }\n", "workers"},
 	}
 	for _, tc := range cases {
@@ -149,5 +155,23 @@ func TestProcessorDefaults(t *testing.T) {
 		if p.BackoffBase.D() != c.base || p.BackoffCap.D() != c.cap || p.Workers != c.workers {
 			t.Errorf("%q: processor = %+v, want base %v, cap %v, workers %d", c.doc, p, c.base, c.cap, c.workers)
 		}
+	}
+}
+
+// The longest destination timeout the processor Lambda can honour is
+// accepted (and the longest backoff cap); MaxDestinationTimeout is what
+// the template's processor timeout leaves after the reserve.
+func TestLimitsAccepted(t *testing.T) {
+	doc := "sources:\n  leadron: { secrets: [s] }\nprocessor: { backoff_cap: 11h }\n" +
+		"destinations: [{name: a, type: log, timeout: 45s}, {name: b, type: log}]\n"
+	c, err := Parse(context.Background(), []byte(doc), env(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Destinations[0].Timeout.D() != MaxDestinationTimeout || c.Destinations[1].Timeout.D() != DefaultHTTPTimeout || c.Processor.BackoffCap.D() != MaxBackoffCap {
+		t.Fatalf("destinations %+v, processor %+v", c.Destinations, c.Processor)
+	}
+	if MaxDestinationTimeout != 45*time.Second || DefaultHTTPTimeout > MaxDestinationTimeout {
+		t.Fatalf("MaxDestinationTimeout %v, default timeout %v", MaxDestinationTimeout, DefaultHTTPTimeout)
 	}
 }

@@ -7,14 +7,16 @@ import (
 	"github.com/hookline/hookline/shared/config"
 )
 
-// MaxRetryAfter bounds how long a destination's Retry-After can hold a
-// delivery back: 12 hours, the longest an SQS message can stay hidden.
-const MaxRetryAfter = 12 * time.Hour
+// MaxRetryAfter bounds how long a destination's Retry-After, and the
+// backoff, can hold a delivery back: config.MaxBackoffCap (11 h), so that
+// the wait fits in one SQS visibility (at most 12 h from the receive, time
+// already in flight included; see SQSHandler).
+const MaxRetryAfter = config.MaxBackoffCap
 
 // Backoff is the retry schedule of transient failures: exponential backoff
 // with full jitter. After attempt n the next attempt waits a uniformly random
 // time in [0, min(Cap, Base·2^(n-1))], or the destination's Retry-After if
-// that is longer (bounded by MaxRetryAfter).
+// that is longer; both are bounded by MaxRetryAfter.
 type Backoff struct {
 	Base, Cap time.Duration
 	// Jitter returns a random duration in [0, d]; nil means uniform
@@ -37,6 +39,7 @@ func (b Backoff) Ceiling(n int) time.Duration {
 	if ceiling <= 0 {
 		ceiling = config.DefaultBackoffCap
 	}
+	ceiling = min(ceiling, MaxRetryAfter)
 	d := base
 	for i := 1; i < n && d < ceiling; i++ {
 		d *= 2 // stops at the first value over the cap: no overflow

@@ -151,7 +151,8 @@ func TestParseRetryAfter(t *testing.T) {
 		{"-5", 0},
 		{"30", 30 * time.Second},
 		{" 30 ", 30 * time.Second},
-		{"86400", 12 * time.Hour}, // bounded by MaxRetryAfter
+		{"86400", 11 * time.Hour}, // bounded by MaxRetryAfter: one SQS visibility, 12 h from the receive, less room
+		{"Wed, 26 Nov 2025 14:00:00 GMT", 11 * time.Hour},
 		{"Tue, 25 Nov 2025 14:01:30 GMT", 90 * time.Second},
 		{"Tue, 25 Nov 2025 13:59:00 GMT", 0}, // past
 		{"soon", 0},

@@ -80,6 +80,21 @@ type Result struct {
 //     processor reloads, applies its own attempts to what it finds (a
 //     success recorded by the other stands) and saves again.
 //
+// Deadline: when ctx has a deadline (the Lambda invocation's), each
+// attempt ends by the smaller of its destination's timeout and that
+// deadline less SaveMargin (default DefaultSaveMargin), so the results are
+// always saved before Lambda ends the invocation. A destination with less
+// than MinAttemptTime left (or its own timeout, if shorter) is not
+// attempted: it stays due, and the Result says retry at once. An attempt
+// cut short by the invocation's deadline (not by its own timeout) is not
+// counted against max_attempts and not recorded: it says nothing about the
+// destination, which did not get its full timeout. It is logged and
+// observed with class "deadline" and outcome retry, and made again when the
+// message comes back. The config keeps every timeout under what a full
+// invocation leaves (config.MaxDestinationTimeout), so a destination that
+// always hangs still uses up its attempts: only invocations already short
+// of time cut attempts.
+//
 // Duplicates: a destination recorded as succeeded is never sent the event
 // again. Two processors that handle the same event at the same moment can
 // both attempt a pending destination (within one Processor, concurrent
@@ -97,8 +112,11 @@ type Processor struct {
 	Log *slog.Logger
 	// Observe, if set, is called once per attempt (metrics).
 	Observe func(Attempt)
-	// Now is the clock (default time.Now).
+	// Now is the clock (default time.Now). Deadlines are on the wall clock.
 	Now func() time.Time
+	// SaveMargin is kept free before ctx's deadline to save the results
+	// (default DefaultSaveMargin).
+	SaveMargin time.Duration
 
 	mu      sync.Mutex
 	flights map[string]*flight
@@ -110,6 +128,21 @@ type flight struct {
 	res  Result
 	err  error
 }
+
+// Deadline handling (see Processor).
+const (
+	// DefaultSaveMargin is the time kept at the end of an invocation for
+	// SaveDeliveries (a reload and save again if another processor saved)
+	// and the message's ChangeMessageVisibility. It is part of
+	// config.ProcessorReserve.
+	DefaultSaveMargin = 5 * time.Second
+	// MinAttemptTime is the least time an attempt is started with (or its
+	// destination's timeout, if shorter).
+	MinAttemptTime = time.Second
+	// ClassDeadline is the class of an attempt cut by the invocation's
+	// deadline: retried, not counted.
+	ClassDeadline = "deadline"
+)
 
 // maxSaves bounds how often Process reloads and saves again when other
 // processors keep saving the same event.
@@ -176,6 +209,12 @@ func (p *Processor) Process(ctx context.Context, eventID string) (Result, error)
 }
 
 func (p *Processor) process(ctx context.Context, id string) (Result, error) {
+	if end, ok := p.attemptsEnd(ctx); ok && time.Until(end) < MinAttemptTime {
+		// Too late in the invocation to load, attempt and save: leave the
+		// event as it is and retry the message at once.
+		p.logDeferred(ctx, id, "", time.Until(end))
+		return Result{}, nil
+	}
 	ev, err := p.Store.Get(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		p.logMissing(ctx, id)
@@ -239,6 +278,8 @@ func (p *Processor) matching(eventType string) []Route {
 type attempt struct {
 	route      int // index in the matching routes
 	number     int
+	bounded    bool // the invocation ends it before the destination's timeout would
+	cut        bool // cut by the invocation's deadline: not counted
 	out        Outcome
 	start, end time.Time // on the processor's clock
 	took       time.Duration
@@ -246,22 +287,53 @@ type attempt struct {
 	delay      time.Duration // with OutcomeRetry
 }
 
+// attemptsEnd is when attempts must be over: SaveMargin before ctx's
+// deadline. ok is false when ctx has no deadline (hookline serve).
+func (p *Processor) attemptsEnd(ctx context.Context) (end time.Time, ok bool) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return time.Time{}, false
+	}
+	margin := p.SaveMargin
+	if margin <= 0 {
+		margin = DefaultSaveMargin
+	}
+	return dl.Add(-margin), true
+}
+
 // attemptDue attempts every due destination, concurrently, and classifies
 // the results. An attempt cut short because ctx ended is dropped: it says
-// nothing about the destination.
+// nothing about the destination. Neither is one cut by the invocation's
+// deadline, which is kept (to be reported) but marked cut.
 func (p *Processor) attemptDue(ctx context.Context, ev store.Event, routes []Route) []attempt {
 	now := p.now()
+	end, bounded := p.attemptsEnd(ctx)
+	left := time.Until(end)
 	var due []attempt
 	for i, r := range routes {
 		d, _ := find(ev.Deliveries, r.Config.Name)
 		if d.Settled() || d.NextAttemptAt.After(now) || d.Attempts >= maxAttemptsOf(r) {
 			continue
 		}
-		due = append(due, attempt{route: i, number: d.Attempts + 1})
+		a := attempt{route: i, number: d.Attempts + 1}
+		if timeout := timeoutOf(r); bounded && left < timeout {
+			if left < min(timeout, MinAttemptTime) {
+				p.logDeferred(ctx, ev.ID, r.Config.Name, left)
+				continue // stays due: the message comes back at once
+			}
+			a.bounded = true
+		}
+		due = append(due, a)
 	}
 	run := func(a *attempt) {
 		r := routes[a.route]
-		actx, cancel := context.WithTimeout(ctx, timeoutOf(r))
+		var actx context.Context
+		var cancel context.CancelFunc
+		if a.bounded {
+			actx, cancel = context.WithDeadline(ctx, end)
+		} else {
+			actx, cancel = context.WithTimeout(ctx, timeoutOf(r))
+		}
 		defer cancel()
 		a.start = p.now()
 		began := time.Now()
@@ -270,6 +342,11 @@ func (p *Processor) attemptDue(ctx context.Context, ev store.Event, routes []Rou
 		a.end = p.now()
 		a.out.Class = normalizeClass(a.out)
 		switch {
+		case a.bounded && !a.out.OK && actx.Err() != nil:
+			// The invocation's deadline, not the destination's timeout,
+			// ended it: not the destination's failure.
+			a.cut, a.out.Permanent = true, false
+			a.outcome, a.out.Class = OutcomeRetry, ClassDeadline
 		case a.out.OK:
 			a.outcome = OutcomeDelivered
 		case a.out.Permanent || a.number >= maxAttemptsOf(r):
@@ -307,6 +384,9 @@ func (p *Processor) merge(cur []store.Delivery, routes []Route, attempts []attem
 	out := append([]store.Delivery(nil), cur...)
 	changed := false
 	for _, a := range attempts {
+		if a.cut {
+			continue // not counted: the destination stays as it was, due
+		}
 		r := routes[a.route]
 		i := indexOf(out, r.Config.Name)
 		if i < 0 {
@@ -434,6 +514,16 @@ func (p *Processor) report(ctx context.Context, ev store.Event, routes []Route, 
 		if p.Observe != nil {
 			p.Observe(at)
 		}
+	}
+}
+
+// logDeferred logs a destination (or, with dest "", a whole event) not
+// attempted because the invocation had too little time left.
+func (p *Processor) logDeferred(ctx context.Context, id, dest string, left time.Duration) {
+	if p.Log != nil {
+		p.Log.LogAttrs(ctx, slog.LevelWarn, "delivery_deferred", slog.String("event_id", id),
+			slog.String("destination", dest), slog.String("class", ClassDeadline),
+			slog.Float64("left_ms", float64(left.Microseconds())/1000))
 	}
 }
 

@@ -444,6 +444,14 @@ func TestBackoff(t *testing.T) {
 			t.Errorf("Delay(%d, %v) = %v, want %v", c.n, c.retryAfter, got, c.want)
 		}
 	}
+	if deliver.MaxRetryAfter != 11*time.Hour {
+		t.Fatalf("MaxRetryAfter = %v, want 11h (12 h of SQS visibility less what a message spends in flight)", deliver.MaxRetryAfter)
+	}
+	// A cap over the limit (a Backoff not built from a validated config)
+	// still stops at MaxRetryAfter.
+	if got := (deliver.Backoff{Base: time.Hour, Cap: 48 * time.Hour, Jitter: noJitter}).Delay(10, 0); got != deliver.MaxRetryAfter {
+		t.Errorf("Delay with a 48h cap = %v, want %v", got, deliver.MaxRetryAfter)
+	}
 	// Full jitter: uniform in [0, ceiling].
 	r := deliver.Backoff{Base: time.Second, Cap: 8 * time.Second}
 	var low, high bool

@@ -43,6 +43,11 @@ var errorBackoff = Backoff{Base: time.Second, Cap: time.Minute}
 // of its next due attempt. A message whose processing failed is hidden for
 // a short backoff by receive count; the queue dead-letters it after its
 // MaxReceives, as SQS's redrive policy does.
+//
+// Neither of the SQS handler's AWS bounds applies here: the embedded queue
+// has no visibility ceiling (SQS's 12 h from the receive), and processing
+// has no invocation deadline (the context has none), so every attempt runs
+// to its destination's timeout. Waits are still at most MaxRetryAfter.
 type Runner struct {
 	Queue     Queue
 	Processor EventProcessor

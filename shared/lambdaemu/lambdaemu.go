@@ -5,6 +5,14 @@
 // failed start with POST …/runtime/init/error. It is what `sam local invoke`
 // does without Docker: `hookline invoke` and the tests run the bootstrap
 // that `sam build` makes (built for the host) on an event file.
+//
+// Each invocation has a deadline, as on Lambda: the function's Timeout from
+// the moment Invoke hands the event over, or one the caller gives
+// (InvokeUntil). The function sees it as Lambda-Runtime-Deadline-Ms (the
+// context deadline of aws-lambda-go), and when it passes without an answer
+// the process is killed, as Lambda does: the invocation fails with
+// ErrTimedOut and the Runtime is over (start another one, a cold start, for
+// the next invocation).
 package lambdaemu
 
 import (
@@ -12,6 +20,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -77,11 +86,16 @@ type Runtime struct {
 }
 
 type invocation struct {
-	id      string
-	event   []byte
-	sentAt  time.Time
-	answers chan Result
+	id       string
+	event    []byte
+	deadline time.Time
+	sentAt   time.Time
+	answers  chan Result
 }
+
+// ErrTimedOut is the error of an invocation whose deadline passed before
+// the function answered (the process was killed).
+var ErrTimedOut = errors.New("task timed out")
 
 // Start runs the bootstrap and waits until it polls for its first event
 // (init done), reports an init error, exits, takes longer than Lambda's 10 s
@@ -160,8 +174,16 @@ func (r *Runtime) InitDuration() time.Duration { return r.initDur }
 // Invoke hands event to the function and waits for its answer. When the
 // function's timeout passes first the process is killed, as on Lambda.
 func (r *Runtime) Invoke(ctx context.Context, event []byte) (Result, error) {
-	inv := &invocation{id: requestID(), event: event, answers: make(chan Result, 1)}
-	timeout := time.NewTimer(r.fn.Timeout)
+	return r.InvokeUntil(ctx, event, time.Now().Add(r.fn.Timeout))
+}
+
+// InvokeUntil is Invoke with this invocation's own deadline instead of
+// now plus the function's timeout: the function gets it in
+// Lambda-Runtime-Deadline-Ms, and is killed when it passes (ErrTimedOut).
+func (r *Runtime) InvokeUntil(ctx context.Context, event []byte, deadline time.Time) (Result, error) {
+	inv := &invocation{id: requestID(), event: event, deadline: deadline, answers: make(chan Result, 1)}
+	limit := time.Until(deadline)
+	timeout := time.NewTimer(limit)
 	defer timeout.Stop()
 	select {
 	case r.invokes <- inv:
@@ -169,7 +191,7 @@ func (r *Runtime) Invoke(ctx context.Context, event []byte) (Result, error) {
 		return Result{}, fmt.Errorf("lambdaemu: %s is not running: %s", r.fn.Name, r.cmd.ProcessState)
 	case <-timeout.C:
 		_, _ = r.Close()
-		return Result{}, fmt.Errorf("lambdaemu: %s did not poll for the event within %s", r.fn.Name, r.fn.Timeout)
+		return Result{}, fmt.Errorf("lambdaemu: %s did not poll for the event before its deadline: %w", r.fn.Name, ErrTimedOut)
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	}
@@ -180,7 +202,7 @@ func (r *Runtime) Invoke(ctx context.Context, event []byte) (Result, error) {
 		return Result{}, fmt.Errorf("lambdaemu: %s exited during invocation %s: %s", r.fn.Name, inv.id, r.cmd.ProcessState)
 	case <-timeout.C:
 		_, _ = r.Close()
-		return Result{}, fmt.Errorf("lambdaemu: %s: task timed out after %s", r.fn.Name, r.fn.Timeout)
+		return Result{}, fmt.Errorf("lambdaemu: %s: %w after %s", r.fn.Name, ErrTimedOut, limit.Round(time.Millisecond))
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	}
@@ -258,10 +280,9 @@ func (r *Runtime) next(w http.ResponseWriter, req *http.Request) {
 	})
 	select {
 	case inv := <-r.invokes:
-		deadline := time.Now().Add(r.fn.Timeout)
 		h := w.Header()
 		h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
-		h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(deadline.UnixMilli(), 10))
+		h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
 		h.Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:"+r.region()+":000000000000:function:"+r.fn.Name)
 		h.Set("Lambda-Runtime-Trace-Id", fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0", time.Now().Unix(), randomHex(12), randomHex(8)))
 		h.Set("Content-Type", "application/json")

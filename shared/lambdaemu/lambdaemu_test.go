@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -72,24 +73,27 @@ type answer struct {
 	Deadline                          bool
 	BadStatus                         int
 	LogFormat, LogLevel               string
+	deadlineMS                        int64 // compared apart: it changes with every invocation
 }
 
 func decode(t *testing.T, res lambdaemu.Result) answer {
 	t.Helper()
 	var a struct {
-		Said      string `json:"said"`
-		RequestID string `json:"request_id"`
-		Function  string `json:"function"`
-		Custom    string `json:"custom"`
-		Deadline  bool   `json:"deadline"`
-		BadStatus int    `json:"bad_status"`
-		LogFormat string `json:"log_format"`
-		LogLevel  string `json:"log_level"`
+		Said       string `json:"said"`
+		RequestID  string `json:"request_id"`
+		Function   string `json:"function"`
+		Custom     string `json:"custom"`
+		Deadline   bool   `json:"deadline"`
+		DeadlineMS int64  `json:"deadline_ms"`
+		BadStatus  int    `json:"bad_status"`
+		LogFormat  string `json:"log_format"`
+		LogLevel   string `json:"log_level"`
 	}
 	if err := json.Unmarshal(res.Payload, &a); err != nil {
 		t.Fatalf("payload %s: %v", res.Payload, err)
 	}
-	return answer(a)
+	return answer{Said: a.Said, RequestID: a.RequestID, Function: a.Function, Custom: a.Custom,
+		Deadline: a.Deadline, BadStatus: a.BadStatus, deadlineMS: a.DeadlineMS, LogFormat: a.LogFormat, LogLevel: a.LogLevel}
 }
 
 func TestInvokeRunsTheHandler(t *testing.T) {
@@ -104,7 +108,7 @@ func TestInvokeRunsTheHandler(t *testing.T) {
 			t.Fatal(err)
 		}
 		a := decode(t, res)
-		want := answer{Said: say, RequestID: res.RequestID, Function: "fn-test", Custom: "from-env", Deadline: true}
+		want := answer{Said: say, RequestID: res.RequestID, Function: "fn-test", Custom: "from-env", Deadline: true, deadlineMS: a.deadlineMS}
 		if res.Error || a != want || len(res.RequestID) != 36 {
 			t.Errorf("invoke %q: %+v %+v, want %+v", say, res, a, want)
 		}
@@ -192,7 +196,7 @@ func TestTimeoutKillsTheProcess(t *testing.T) {
 	rt, _ := start(t, 300*time.Millisecond)
 	begin := time.Now()
 	_, err := rt.Invoke(context.Background(), []byte(`{"sleep_ms":5000}`))
-	if err == nil || !strings.Contains(err.Error(), "timed out") {
+	if !errors.Is(err, lambdaemu.ErrTimedOut) || !strings.Contains(err.Error(), "timed out") {
 		t.Fatalf("slow invocation: %v", err)
 	}
 	if d := time.Since(begin); d > 3*time.Second {
@@ -200,6 +204,40 @@ func TestTimeoutKillsTheProcess(t *testing.T) {
 	}
 	if _, err := rt.Invoke(context.Background(), []byte(`{}`)); err == nil {
 		t.Fatal("the function still answers after timing out")
+	}
+}
+
+// TestInvokeUntilGivesItsDeadline: an invocation with its own deadline
+// (shorter than the function's timeout) hands that deadline to the
+// function, as Lambda-Runtime-Deadline-Ms, and kills the process when it
+// passes without an answer, as Lambda does; the function's own timeout
+// still applies to the other invocations.
+func TestInvokeUntilGivesItsDeadline(t *testing.T) {
+	rt, _ := start(t, 30*time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	res, err := rt.InvokeUntil(context.Background(), []byte(`{"say":"quick"}`), deadline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := decode(t, res); !a.Deadline || a.deadlineMS != deadline.UnixMilli() {
+		t.Fatalf("function saw deadline %d (%v), want %d", a.deadlineMS, a.Deadline, deadline.UnixMilli())
+	}
+	// The function's timeout for an ordinary invocation.
+	before := time.Now()
+	res, err = rt.Invoke(context.Background(), []byte(`{"say":"plain"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := time.UnixMilli(decode(t, res).deadlineMS); got.Before(before.Add(29*time.Second)) || got.After(time.Now().Add(30*time.Second)) {
+		t.Fatalf("ordinary invocation's deadline %v, want 30 s after %v", got, before)
+	}
+	// A short deadline passes during the invocation: killed.
+	_, err = rt.InvokeUntil(context.Background(), []byte(`{"sleep_ms":20000}`), time.Now().Add(500*time.Millisecond))
+	if !errors.Is(err, lambdaemu.ErrTimedOut) {
+		t.Fatalf("invocation past its deadline: %v, want ErrTimedOut", err)
+	}
+	if _, err := rt.Invoke(context.Background(), []byte(`{}`)); err == nil {
+		t.Fatal("the function still answers after its invocation timed out")
 	}
 }
 

@@ -23,14 +23,15 @@ type event struct {
 }
 
 type answer struct {
-	Said      string `json:"said"`
-	RequestID string `json:"request_id"`
-	Function  string `json:"function"`
-	Custom    string `json:"custom"`
-	Deadline  bool   `json:"deadline"`
-	BadStatus int    `json:"bad_status,omitempty"`
-	LogFormat string `json:"log_format,omitempty"`
-	LogLevel  string `json:"log_level,omitempty"`
+	Said       string `json:"said"`
+	RequestID  string `json:"request_id"`
+	Function   string `json:"function"`
+	Custom     string `json:"custom"`
+	Deadline   bool   `json:"deadline"`
+	DeadlineMS int64  `json:"deadline_ms"`
+	BadStatus  int    `json:"bad_status,omitempty"`
+	LogFormat  string `json:"log_format,omitempty"`
+	LogLevel   string `json:"log_level,omitempty"`
 }
 
 func main() {
@@ -50,9 +51,9 @@ func main() {
 	lambda.Start(func(ctx context.Context, e event) (answer, error) {
 		fmt.Printf("{\"msg\":\"invoke\",\"say\":%q}\n", e.Say)
 		lc, _ := lambdacontext.FromContext(ctx)
-		_, hasDeadline := ctx.Deadline()
+		deadline, hasDeadline := ctx.Deadline()
 		a := answer{Said: e.Say, RequestID: lc.AwsRequestID, Function: lambdacontext.FunctionName,
-			Custom: os.Getenv("FN_CUSTOM"), Deadline: hasDeadline,
+			Custom: os.Getenv("FN_CUSTOM"), Deadline: hasDeadline, DeadlineMS: deadline.UnixMilli(),
 			LogFormat: os.Getenv("AWS_LAMBDA_LOG_FORMAT"), LogLevel: os.Getenv("AWS_LAMBDA_LOG_LEVEL")}
 		if e.Fail {
 			return answer{}, errors.New("asked to fail")
