@@ -86,7 +86,7 @@ bench-lambda:
 loadtest:
 	HOOKLINE_LOAD_N=20000 $(GO) test -count=1 -run '^(TestLoadWithSinks|TestKill9MidLoad|TestDestinationFaultsUnderLoad)$$' -v -timeout 30m ./cmd/hookline
 
-# Regenerate events/ from shared/samples (a test fails if they drift apart).
+# Regenerate events/ (every function's samples, env.local.json) from shared/samples (a test fails if they drift apart).
 events:
 	$(GO) run ./cmd/hookline samples --out events
 
@@ -107,7 +107,8 @@ build: $(LAMBDAS:%=build-%)
 	@ls -l $(LAMBDAS:%=bin/%/bootstrap)
 
 # make invoke FN=<LogicalId> EVENT=<file> [TIMES=n] [ENV_FILE=env.json]: without ENV_FILE against DynamoDB Local
-# and moto (left running; table/queue hookline-local), with ENV_FILE against what it names, with this shell's AWS credentials.
+# and moto (left running; events/env.local.json's table, queue and config, set up as hookline standins does), with
+# ENV_FILE against what it names, with this shell's AWS credentials.
 FN    ?= JourneyBeeFunction
 EVENT ?= events/journeybee/lead_created.json
 TIMES ?= 1

@@ -19,63 +19,66 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-
-	"github.com/hookline/hookline/shared/config"
 	"github.com/hookline/hookline/shared/lambdaemu"
 	"github.com/hookline/hookline/shared/metrics"
-	"github.com/hookline/hookline/shared/store/dynamo"
 	"github.com/hookline/hookline/shared/template"
 )
 
-const invokeUsage = `usage: hookline invoke [flags] <FunctionLogicalId> <event.json | ->
-
-Runs one function of template.yaml like "sam local invoke", without Docker:
+const invokeDoc = `Runs one function of template.yaml like "sam local invoke", without Docker:
 builds its bootstrap for this machine with the template's build method (or
 uses --bootstrap), starts it under a Lambda Runtime API emulator with the
 function's environment and log format (LoggingConfig) from the template,
-feeds it the event and prints the function's log lines, the response, and
-the init and invoke durations.
+feeds it the event ("-": stdin) and prints the function's log lines, the
+response, and the init and invoke durations.
 
 Values the template only knows once deployed (the table name, the queue URL)
-must be given: --env-file (the JSON of "sam local invoke --env-vars") or --env,
-or --local: against DynamoDB Local and moto (HOOKLINE_TEST_DYNAMODB and
-HOOKLINE_TEST_MOTO, as .ci/dynamodb-local and .ci/moto print them), in a
-table and queue named hookline-local made if needed, with the development
-secrets. AWS_* variables of this shell (credentials, region, endpoints) are
-passed on; --local, then --env-file, then --env override them.
-
-flags:
+must be given: --env-file (the JSON of "sam local invoke --env-vars", e.g.
+events/env.local.json) or --env, or --local: events/env.local.json with its
+endpoints replaced by DynamoDB Local's and moto's (HOOKLINE_TEST_DYNAMODB and
+HOOKLINE_TEST_MOTO, as .ci/dynamodb-local and .ci/moto print them), after
+doing what "hookline standins" does. AWS_* variables of this shell
+(credentials, region, endpoints) are passed on, and a variable the template
+declares takes this shell's value if it has one (as with sam); --local, then
+--env-file, then --env override them. A variable of --env-file that the
+template does not declare for the function gets a note: sam local invoke
+would not set it.
 `
+
+type invokeFlags struct {
+	template, envFile, bootstrap *string
+	times                        *int
+	timeout                      *time.Duration
+	local                        *bool
+	env                          *envFlags
+}
+
+func newInvokeFlags() (*flag.FlagSet, invokeFlags) {
+	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
+	f := invokeFlags{
+		template:  fs.String("template", "template.yaml", "the SAM template `file`"),
+		envFile:   fs.String("env-file", "", `JSON environment overrides `+"`file`"+`: {"Parameters": {...every function}, "<LogicalId>": {...}}`),
+		bootstrap: fs.String("bootstrap", "", "run this bootstrap `file` instead of building one"),
+		times:     fs.Int("times", 1, "invoke `N` times in the same process (the 2nd and later are warm)"),
+		timeout:   fs.Duration("timeout", 0, "the function's timeout (default: the template's)"),
+		local:     fs.Bool("local", false, "run against DynamoDB Local and moto (see above)"),
+		env:       &envFlags{},
+	}
+	fs.Var(f.env, "env", "`KEY=VALUE` to set in the function's environment (repeatable; wins over --env-file)")
+	return fs, f
+}
 
 // invokeCmd is `hookline invoke`.
 func invokeCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	tmplFile := fs.String("template", "template.yaml", "the SAM template")
-	envFile := fs.String("env-file", "", `JSON environment overrides: {"Parameters": {...every function}, "<LogicalId>": {...}}`)
-	bootstrap := fs.String("bootstrap", "", "run this bootstrap instead of building one")
-	times := fs.Int("times", 1, "invoke this many times in the same process (the 2nd and later are warm)")
-	timeout := fs.Duration("timeout", 0, "the function's timeout (default: the template's)")
-	local := fs.Bool("local", false, "run against DynamoDB Local and moto (see above)")
-	var envs envFlags
-	fs.Var(&envs, "env", "KEY=VALUE to set in the function's environment (repeatable; wins over --env-file)")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), invokeUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	fs, f := newInvokeFlags()
+	args, err := parseArgs(fs, args, stdout)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 2 || *times < 1 {
-		fs.Usage()
-		return errors.New("invoke: want a function's logical id and an event file")
+	tmplFile, envFile, bootstrap, times, timeout, local, envs := f.template, f.envFile, f.bootstrap, f.times, f.timeout, f.local, *f.env
+	if len(args) != 2 || *times < 1 {
+		return errors.New("invoke: want a function's logical id and an event file (hookline invoke -h)")
 	}
-	id, eventFile := fs.Arg(0), fs.Arg(1)
+	id, eventFile := args[0], args[1]
 
 	tmpl, err := template.Load(*tmplFile)
 	if err != nil {
@@ -96,9 +99,14 @@ func invokeCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	defer os.RemoveAll(dir)
 	var base map[string]string
 	if *local {
-		if base, err = localStandIns(ctx, dir); err != nil {
+		ddb, moto := os.Getenv("HOOKLINE_TEST_DYNAMODB"), os.Getenv("HOOKLINE_TEST_MOTO")
+		if ddb == "" || moto == "" {
+			return errors.New(`invoke: --local needs HOOKLINE_TEST_DYNAMODB and HOOKLINE_TEST_MOTO: eval "$(.ci/dynamodb-local start)"; eval "$(.ci/moto start)"`)
+		}
+		if _, err := setUpStandIns(ctx, ddb, moto); err != nil {
 			return err
 		}
+		base = localFunctionEnv(id, ddb, moto)
 	}
 	env, notes, err := functionEnv(tmpl, fn, base, *envFile, envs)
 	if err != nil {
@@ -235,10 +243,16 @@ func describe(r metrics.Record) string {
 	return fmt.Sprintf("%s: %s (%s)", r.Namespace, strings.Join(parts, " "), strings.Join(dims, " "))
 }
 
-// functionEnv is the function's environment: AWS_*, HOME and PATH of this
-// shell (credentials, region, endpoints, profiles), then the template's
-// variables, then local (--local), the env file's and --env. A template value
-// known only once deployed is left out with a note, unless an override sets it.
+// functionEnv is the function's environment, put together the way sam
+// local invoke does it, plus what a machine without Docker needs: AWS_*,
+// HOME and PATH of this shell (credentials, region, endpoints, profiles);
+// then every variable the template declares for the function, with this
+// shell's value if it has one (as sam), else the template's; then the
+// overrides: local (--local), the env file's (Parameters, then the
+// function's section) and --env. A template value known only once deployed
+// is left out with a note, unless an override sets it. So is a variable of
+// the env file the template does not declare for the function: sam local
+// invoke would not set it, so it gets a note (this does set it).
 func functionEnv(t *template.Template, fn *template.Function, local map[string]string, envFile string, envs envFlags) (env []string, notes []string, err error) {
 	vars := map[string]string{}
 	for _, kv := range os.Environ() {
@@ -247,6 +261,7 @@ func functionEnv(t *template.Template, fn *template.Function, local map[string]s
 			vars[k] = v
 		}
 	}
+	declared := fn.Env()
 	overrides := maps.Clone(local)
 	if overrides == nil {
 		overrides = map[string]string{}
@@ -263,6 +278,10 @@ func functionEnv(t *template.Template, fn *template.Function, local map[string]s
 		for _, section := range []string{"Parameters", fn.LogicalID} {
 			for k, v := range file[section] {
 				overrides[k] = v
+				if _, ok := declared[k]; !ok {
+					notes = append(notes, fmt.Sprintf("%s (%s, %q) is not declared for %s in the template: sam local invoke would not set it",
+						k, envFile, section, fn.LogicalID))
+				}
 			}
 		}
 	}
@@ -274,8 +293,12 @@ func functionEnv(t *template.Template, fn *template.Function, local map[string]s
 	if r := cmp.Or(overrides["AWS_REGION"], vars["AWS_REGION"]); r != "" {
 		params["AWS::Region"] = r
 	}
-	for k, raw := range fn.Env() {
+	for k, raw := range declared {
 		if _, ok := overrides[k]; ok {
+			continue
+		}
+		if v, ok := os.LookupEnv(k); ok {
+			vars[k] = v
 			continue
 		}
 		v, err := t.Resolve(raw, params)
@@ -294,65 +317,6 @@ func functionEnv(t *template.Template, fn *template.Function, local map[string]s
 	sort.Strings(env)
 	sort.Strings(notes)
 	return env, notes, nil
-}
-
-// localName names the table and queue of --local.
-const localName = "hookline-local"
-
-// localConfig is the config of --local: the shape of the template's default
-// config, each provider's secret read from an environment variable.
-const localConfig = `# hookline invoke --local
-sources:
-  journeybee: { secrets: ["${HOOKLINE_JOURNEYBEE_SECRET}"] }
-  leadron:    { secrets: ["${HOOKLINE_LEADRON_SECRET}"] }
-  tomba:      { header: X-Tomba-Token, secrets: ["${HOOKLINE_TOMBA_SECRET}"] }
-destinations:
-  - { name: log, type: log, events: ["*"] }
-`
-
-// localStandIns makes, if needed, the table and queue hookline-local (with
-// its dead-letter queue) in DynamoDB Local and moto, writes localConfig into
-// dir, and returns the environment pointing a function at them, with the
-// development secrets.
-func localStandIns(ctx context.Context, dir string) (map[string]string, error) {
-	ddb, moto := os.Getenv("HOOKLINE_TEST_DYNAMODB"), os.Getenv("HOOKLINE_TEST_MOTO")
-	if ddb == "" || moto == "" {
-		return nil, errors.New(`invoke: --local needs HOOKLINE_TEST_DYNAMODB and HOOKLINE_TEST_MOTO: eval "$(.ci/dynamodb-local start)"; eval "$(.ci/moto start)"`)
-	}
-	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
-	db := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: &ddb, Credentials: creds,
-		DisableValidateResponseChecksum: true}) // DynamoDB Local's errors carry no checksum
-	if err := dynamo.CreateTable(ctx, db, localName); err != nil {
-		return nil, fmt.Errorf("invoke: table %s: %w", localName, err)
-	}
-	q := awssqs.New(awssqs.Options{Region: "us-east-1", BaseEndpoint: &moto, Credentials: creds})
-	dlq, err := q.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String(localName + "-dlq")})
-	if err != nil {
-		return nil, fmt.Errorf("invoke: queue %s-dlq: %w", localName, err)
-	}
-	attrs, err := q.GetQueueAttributes(ctx, &awssqs.GetQueueAttributesInput{QueueUrl: dlq.QueueUrl,
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		return nil, fmt.Errorf("invoke: queue %s-dlq: %w", localName, err)
-	}
-	redrive, _ := json.Marshal(map[string]string{"deadLetterTargetArn": attrs.Attributes["QueueArn"], "maxReceiveCount": "30"})
-	queue, err := q.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String(localName),
-		Attributes: map[string]string{"RedrivePolicy": string(redrive)}})
-	if err != nil {
-		return nil, fmt.Errorf("invoke: queue %s: %w", localName, err)
-	}
-	cfg := filepath.Join(dir, "hookline.yaml")
-	if err := os.WriteFile(cfg, []byte(localConfig), 0o600); err != nil {
-		return nil, err
-	}
-	return map[string]string{
-		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "",
-		"AWS_ENDPOINT_URL": moto, "AWS_ENDPOINT_URL_DYNAMODB": ddb, "AWS_RESPONSE_CHECKSUM_VALIDATION": "when_required",
-		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull, "AWS_PROFILE": "",
-		"HOOKLINE_CONFIG": cfg, "HOOKLINE_TABLE": localName, "HOOKLINE_QUEUE_URL": aws.ToString(queue.QueueUrl),
-		"HOOKLINE_JOURNEYBEE_SECRET": config.DevJourneyBeeSecret, "HOOKLINE_LEADRON_SECRET": config.DevLeadronSecret,
-		"HOOKLINE_TOMBA_SECRET": config.DevTombaToken,
-	}, nil
 }
 
 // buildBootstrap builds the function's bootstrap for goos/goarch into dir

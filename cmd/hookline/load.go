@@ -190,17 +190,34 @@ func (r loadResult) table(w io.Writer, concurrency int) {
 		ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max))
 }
 
+type loadFlags struct {
+	url, config    *string
+	n, concurrency *int
+	dup            *float64
+}
+
+func newLoadFlags() (*flag.FlagSet, loadFlags) {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	return fs, loadFlags{
+		url:         fs.String("url", "http://127.0.0.1:8080", "hookline's base `URL`"),
+		n:           fs.Int("n", 20000, "`deliveries` to send"),
+		concurrency: fs.Int("concurrency", 50, "`requests` in flight"),
+		dup:         fs.Float64("dup", 0.2, "`fraction` of deliveries that are exact redeliveries"),
+		config:      fs.String("config", "", "config `file` with the secrets (default hookline.yaml if present, else the development config)"),
+	}
+}
+
 // load: hookline load [--url URL] [--n N] [--concurrency C] [--dup F]
 func load(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	base := fs.String("url", "http://127.0.0.1:8080", "hookline's base URL")
-	n := fs.Int("n", 20000, "deliveries to send")
-	concurrency := fs.Int("concurrency", 50, "requests in flight")
-	dup := fs.Float64("dup", 0.2, "fraction of deliveries that are exact redeliveries")
-	cfgFile := fs.String("config", "", "config file with the secrets (default hookline.yaml if present, else the development config)")
-	if err := fs.Parse(args); err != nil {
+	fs, f := newLoadFlags()
+	args, err := parseArgs(fs, args, stdout)
+	if err != nil {
 		return err
 	}
+	if len(args) > 0 {
+		return fmt.Errorf("load takes no arguments, got %q", args)
+	}
+	base, n, concurrency, dup, cfgFile := f.url, f.n, f.concurrency, f.dup, f.config
 	cfg, _, err := loadLocalConfig(ctx, *cfgFile)
 	if err != nil {
 		return err

@@ -1,68 +1,74 @@
 // Command hookline is the local side of hookline: one binary that serves the
 // webhook routes on an embedded SQLite store (serve), signs and posts sample
-// deliveries (send), and writes the sample events in events/ (samples).
+// deliveries (send), writes the sample events in events/ (samples), runs the
+// Lambda functions without Docker (invoke) and operates on stored events
+// (events, replay, redrive). `hookline -h` lists every command and flag.
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
 )
 
-const usage = `hookline receives JourneyBee, Leadron and Tomba.io webhooks.
-
-Usage:
-  hookline serve   [--addr 127.0.0.1:8080] [--data ./.hookline] [--config hookline.yaml]
-  hookline send    [--url http://127.0.0.1:8080] [--config FILE] <provider> <event>
-  hookline load    [--url URL] [--n 20000] [--concurrency 50] [--dup 0.2]
-                                       signed load with redeliveries; prints a table
-  hookline samples [--out events]      write the API Gateway sample events
-  hookline invoke  [--local | --env-file FILE] [--env K=V] [--times N] <FunctionLogicalId> <event.json>
-                                       run a Lambda's real bootstrap on an event (sam local invoke without Docker)
-  hookline events  [--data DIR | --aws] [--provider P] [--type GLOB] [--status S] [--since 24h] [--json]
-  hookline events  [--data DIR | --aws] show <id>
-  hookline replay  [--data DIR | --aws] (--id ID | --provider P | --type GLOB | --status S | --since D)
-                   [--destination NAME] [--dry-run]
-  hookline redrive [--data DIR | --aws --dlq-url URL]
-`
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "hookline:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string) error {
+// run runs the command args name. Asking for help (-h, --help, help) is
+// not an error.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(os.Stderr, usage)
-		return fmt.Errorf("no command")
+		writeUsage(stderr)
+		return errors.New("no command")
 	}
+	var err error
 	switch args[0] {
 	case "serve":
-		return serve(ctx, args[1:], os.Stdout, os.Stderr)
+		err = serve(ctx, args[1:], stdout, stderr)
 	case "send":
-		return send(ctx, args[1:], os.Stdout)
+		err = send(ctx, args[1:], stdout)
 	case "events":
-		return eventsCmd(ctx, args[1:], os.Stdout)
+		err = eventsCmd(ctx, args[1:], stdout)
 	case "replay":
-		return replay(ctx, args[1:], os.Stdout)
+		err = replay(ctx, args[1:], stdout)
 	case "redrive":
-		return redrive(ctx, args[1:], os.Stdout)
+		err = redrive(ctx, args[1:], stdout)
 	case "invoke":
-		return invokeCmd(ctx, args[1:], os.Stdout)
+		err = invokeCmd(ctx, args[1:], stdout)
+	case "standins":
+		err = standinsCmd(ctx, args[1:], stdout)
 	case "load":
-		return load(ctx, args[1:], os.Stdout)
+		err = load(ctx, args[1:], stdout)
 	case "samples":
-		return samplesCmd(args[1:], os.Stdout)
-	case "help", "-h", "--help":
-		fmt.Print(usage)
+		err = samplesCmd(args[1:], stdout)
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			c, ok := lookupCommand(args[1])
+			if !ok {
+				return fmt.Errorf("help: no command %q", args[1])
+			}
+			writeCommandUsage(stdout, c)
+			return nil
+		}
+		writeUsage(stdout)
+		return nil
+	default:
+		writeUsage(stderr)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
-	fmt.Fprint(os.Stderr, usage)
-	return fmt.Errorf("unknown command %q", args[0])
+	return err
 }

@@ -50,12 +50,17 @@ type backendFlags struct {
 	aws       *bool
 }
 
-func addBackendFlags(fs *flag.FlagSet) backendFlags {
-	return backendFlags{
-		data: fs.String("data", "./.hookline", "directory of the local store (hookline serve's --data)"),
+// addBackendFlags defines --data and --aws, and for redrive (withDLQ) --dlq-url.
+func addBackendFlags(fs *flag.FlagSet, withDLQ bool) backendFlags {
+	f := backendFlags{
+		data: fs.String("data", "./.hookline", "`directory` of the local store (hookline serve's --data)"),
 		aws:  fs.Bool("aws", false, "work on AWS: HOOKLINE_TABLE, HOOKLINE_QUEUE_URL and the default AWS credentials"),
-		dlq:  fs.String("dlq-url", os.Getenv("HOOKLINE_DLQ_URL"), "with --aws: the dead-letter queue's URL (redrive)"),
+		dlq:  new(string),
 	}
+	if withDLQ {
+		f.dlq = fs.String("dlq-url", os.Getenv("HOOKLINE_DLQ_URL"), "with --aws: the dead-letter queue's `URL` (default $HOOKLINE_DLQ_URL)")
+	}
+	return f
 }
 
 func (f backendFlags) open(ctx context.Context) (*backend, error) {
@@ -109,18 +114,18 @@ type selection struct {
 
 func addSelectionFlags(fs *flag.FlagSet) *selection {
 	s := &selection{}
-	fs.Func("id", "an event id (repeatable)", func(v string) error { s.ids = append(s.ids, v); return nil })
-	fs.StringVar(&s.provider, "provider", "", "journeybee, leadron or tomba (default all)")
-	fs.StringVar(&s.typeGlob, "type", "", "canonical type glob, e.g. 'leadron.lead.*'")
-	fs.StringVar(&s.status, "status", "", "received, queued, delivered or failed")
-	fs.Func("since", "only events received in this last duration (e.g. 24h)", func(v string) error {
+	fs.Func("id", "an event `id` (repeatable)", func(v string) error { s.ids = append(s.ids, v); return nil })
+	fs.StringVar(&s.provider, "provider", "", "`provider`: journeybee, leadron or tomba (default all)")
+	fs.StringVar(&s.typeGlob, "type", "", "canonical type `glob`, e.g. 'leadron.lead.*'")
+	fs.StringVar(&s.status, "status", "", "`status`: received, queued, delivered or failed")
+	fs.Func("since", "only events received in this last `duration` (e.g. 24h)", func(v string) error {
 		d, err := time.ParseDuration(v)
 		s.from = time.Now().Add(-d)
 		return err
 	})
-	fs.Func("from", "received at or after (RFC 3339)", func(v string) (err error) { s.from, err = time.Parse(time.RFC3339, v); return })
-	fs.Func("to", "received before (RFC 3339)", func(v string) (err error) { s.to, err = time.Parse(time.RFC3339, v); return })
-	fs.IntVar(&s.limit, "limit", 1000, "at most this many events")
+	fs.Func("from", "received at or after this `time` (RFC 3339)", func(v string) (err error) { s.from, err = time.Parse(time.RFC3339, v); return })
+	fs.Func("to", "received before this `time` (RFC 3339)", func(v string) (err error) { s.to, err = time.Parse(time.RFC3339, v); return })
+	fs.IntVar(&s.limit, "limit", 1000, "at most `N` events")
 	return s
 }
 
@@ -180,19 +185,33 @@ func (s *selection) events(ctx context.Context, st opsStore) ([]store.Event, err
 	return out, nil
 }
 
+type eventsFlags struct {
+	backend backendFlags
+	sel     *selection
+	json    *bool
+}
+
+func newEventsFlags() (*flag.FlagSet, eventsFlags) {
+	fs := flag.NewFlagSet("events", flag.ContinueOnError)
+	return fs, eventsFlags{
+		backend: addBackendFlags(fs, false),
+		sel:     addSelectionFlags(fs),
+		json:    fs.Bool("json", false, "one JSON object per event (without bodies)"),
+	}
+}
+
 // eventsCmd lists stored events with their delivery state, or shows one.
 func eventsCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("events", flag.ContinueOnError)
-	bf := addBackendFlags(fs)
-	sel := addSelectionFlags(fs)
-	asJSON := fs.Bool("json", false, "one JSON object per event (without bodies)")
-	if err := fs.Parse(args); err != nil {
+	fs, f := newEventsFlags()
+	args, err := parseArgs(fs, args, stdout)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() == 2 && fs.Arg(0) == "show" {
-		sel.ids = []string{fs.Arg(1)}
+	bf, sel, asJSON := f.backend, f.sel, f.json
+	if len(args) == 2 && args[0] == "show" {
+		sel.ids = []string{args[1]}
 		*asJSON = true
-	} else if fs.NArg() > 0 {
+	} else if len(args) > 0 {
 		return errors.New("usage: hookline events [flags] | hookline events [flags] show <id>")
 	}
 	b, err := bf.open(ctx)
@@ -236,19 +255,37 @@ func eventView(ev store.Event) map[string]any {
 	}
 }
 
+type replayFlags struct {
+	backend     backendFlags
+	sel         *selection
+	destination *string
+	dryRun      *bool
+}
+
+func newReplayFlags() (*flag.FlagSet, replayFlags) {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	return fs, replayFlags{
+		backend:     addBackendFlags(fs, false),
+		sel:         addSelectionFlags(fs),
+		destination: fs.String("destination", "", "re-deliver to this destination `name` only"),
+		dryRun:      fs.Bool("dry-run", false, "list what would be replayed and change nothing"),
+	}
+}
+
 // replay re-delivers stored events: it clears the selected destinations'
 // delivery state (all of them without --destination), sets the event back
 // to queued and enqueues it. Deliveries carry the same webhook-id (the event
 // id), so receivers dedupe.
 func replay(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	bf := addBackendFlags(fs)
-	sel := addSelectionFlags(fs)
-	dest := fs.String("destination", "", "re-deliver to this destination only")
-	dry := fs.Bool("dry-run", false, "list what would be replayed and change nothing")
-	if err := fs.Parse(args); err != nil {
+	fs, f := newReplayFlags()
+	args, err := parseArgs(fs, args, stdout)
+	if err != nil {
 		return err
 	}
+	if len(args) > 0 {
+		return fmt.Errorf("replay takes no arguments, got %q (select events with --id, --provider, --type, --status, --since)", args)
+	}
+	bf, sel, dest, dry := f.backend, f.sel, f.destination, f.dryRun
 	if len(sel.ids) == 0 && sel.provider == "" && sel.typeGlob == "" && sel.status == "" && sel.from.IsZero() {
 		return errors.New("replay needs a selection: --id, --provider, --type, --status, --since or --from")
 	}
@@ -302,12 +339,20 @@ func replayOne(ctx context.Context, b *backend, ev store.Event, dest string) err
 	return errors.New("the event keeps changing; try again")
 }
 
+func newRedriveFlags() (*flag.FlagSet, backendFlags) {
+	fs := flag.NewFlagSet("redrive", flag.ContinueOnError)
+	return fs, addBackendFlags(fs, true)
+}
+
 // redrive moves dead-lettered messages back to the queue.
 func redrive(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("redrive", flag.ContinueOnError)
-	bf := addBackendFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	fs, bf := newRedriveFlags()
+	args, err := parseArgs(fs, args, stdout)
+	if err != nil {
 		return err
+	}
+	if len(args) > 0 {
+		return fmt.Errorf("redrive takes no arguments, got %q", args)
 	}
 	b, err := bf.open(ctx)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,8 +19,9 @@ import (
 	"github.com/hookline/hookline/shared/wire"
 )
 
-// The committed events/ samples are exactly what `hookline samples` writes
-// (run `make events` after changing a sample body or the generator).
+// The committed events/ files are exactly what `hookline samples` writes
+// (run `make events` after changing a sample body or the generator), and
+// events/ holds nothing else.
 func TestSampleEventsUpToDate(t *testing.T) {
 	files, err := SampleEvents()
 	if err != nil {
@@ -29,14 +31,33 @@ func TestSampleEventsUpToDate(t *testing.T) {
 	for _, p := range wire.Providers {
 		want += len(samples.Events(p))
 	}
-	if len(files) != want || want < 39 {
-		t.Fatalf("%d sample events, want one per sample body (%d)", len(files), want)
+	// Provider samples, one processor batch per processor sample and one of
+	// them all, the sweeper's scheduled event, env.local.json.
+	want += len(processorSamples) + 1 + 1 + 1
+	if len(files) != want || want < 45 {
+		t.Fatalf("%d files, want %d", len(files), want)
 	}
 	for name, data := range files {
 		got, err := os.ReadFile(filepath.Join("..", "..", "events", name))
 		if err != nil || !bytes.Equal(got, data) {
 			t.Errorf("events/%s is missing or stale: run make events", name)
 		}
+	}
+	root := filepath.Join("..", "..", "events")
+	seen := 0
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		name, _ := filepath.Rel(root, path)
+		if _, ok := files[name]; !ok {
+			t.Errorf("events/%s is not written by hookline samples: remove it", name)
+		}
+		seen++
+		return nil
+	})
+	if err != nil || seen == 0 {
+		t.Fatalf("walking events/: %d files, %v", seen, err)
 	}
 }
 
@@ -53,9 +74,13 @@ func TestSampleEventsAreAccepted(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := config.Development()
-	files, _ := filepath.Glob(filepath.Join("..", "..", "events", "*", "*.json"))
-	if len(files) == 0 {
-		t.Fatal("no events/ samples")
+	var files []string
+	for _, prov := range wire.Providers {
+		found, _ := filepath.Glob(filepath.Join("..", "..", "events", prov, "*.json"))
+		if len(found) == 0 {
+			t.Fatalf("no events/%s samples", prov)
+		}
+		files = append(files, found...)
 	}
 	ctx := context.Background()
 	for _, file := range files {

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -36,22 +37,32 @@ func secretsOf(c *config.Config) samples.Secrets {
 	}
 }
 
+type sendFlags struct{ url, config *string }
+
+func newSendFlags() (*flag.FlagSet, sendFlags) {
+	fs := flag.NewFlagSet("send", flag.ContinueOnError)
+	return fs, sendFlags{
+		url:    fs.String("url", "http://127.0.0.1:8080", "hookline's base `URL`"),
+		config: fs.String("config", "", "config `file` with the secrets (default hookline.yaml if present, else the development config)"),
+	}
+}
+
 // send signs a sample delivery with the configured secret and posts it.
 func send(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("send", flag.ContinueOnError)
-	base := fs.String("url", "http://127.0.0.1:8080", "hookline's base URL")
-	cfgFile := fs.String("config", "", "config file with the secrets (default hookline.yaml if present, else the development config)")
-	if err := fs.Parse(args); err != nil {
+	fs, f := newSendFlags()
+	args, err := parseArgs(fs, args, stdout)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 2 {
+	base, cfgFile := f.url, f.config
+	if len(args) != 2 {
 		var b strings.Builder
 		for _, p := range wire.Providers {
 			fmt.Fprintf(&b, "\n  %s: %s", p, strings.Join(samples.Events(p), " "))
 		}
-		return fmt.Errorf("usage: hookline send [--url URL] <provider> <event>; samples:%s", b.String())
+		return fmt.Errorf("usage: hookline send [--url URL] [--config FILE] <provider> <event>; samples:%s", b.String())
 	}
-	prov, event := fs.Arg(0), fs.Arg(1)
+	prov, event := args[0], args[1]
 	cfg, _, err := loadLocalConfig(ctx, *cfgFile)
 	if err != nil {
 		return err
@@ -93,11 +104,19 @@ var (
 // samples writes events/<provider>/<event>.json: API Gateway HTTP API
 // (payload format 2.0) events carrying each sample body signed with the
 // development secrets, for `sam local invoke`, `hookline invoke` and tests.
-func samplesCmd(args []string, stdout io.Writer) error {
+func newSamplesFlags() (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet("samples", flag.ContinueOnError)
-	out := fs.String("out", "events", "directory to write into")
-	if err := fs.Parse(args); err != nil {
+	return fs, fs.String("out", "events", "`directory` to write into")
+}
+
+func samplesCmd(args []string, stdout io.Writer) error {
+	fs, out := newSamplesFlags()
+	args, err := parseArgs(fs, args, stdout)
+	if err != nil {
 		return err
+	}
+	if len(args) > 0 {
+		return fmt.Errorf("samples takes no arguments, got %q", args)
 	}
 	files, err := SampleEvents()
 	if err != nil {
@@ -112,12 +131,29 @@ func samplesCmd(args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "wrote %d sample events under %s\n", len(files), *out)
+	fmt.Fprintf(stdout, "wrote %d files under %s\n", len(files), *out)
 	return nil
 }
 
-// SampleEvents renders every sample event, keyed by its path under events/.
+// SampleEvents renders every file of events/, keyed by its path under
+// events/: the API Gateway events of every provider sample, the processor's
+// SQS events and the sweeper's scheduled event (localSamples), and
+// env.local.json.
 func SampleEvents() (map[string][]byte, error) {
+	files, err := apiGatewaySamples()
+	if err != nil {
+		return nil, err
+	}
+	more, err := localSamples()
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(files, more)
+	return files, nil
+}
+
+// apiGatewaySamples renders events/<provider>/<event>.json.
+func apiGatewaySamples() (map[string][]byte, error) {
 	dev := config.Development()
 	tok := samples.DefaultToken(sampleIssued)
 	tok.ExpiresAt = sampleExpires

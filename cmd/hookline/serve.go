@@ -22,15 +22,31 @@ import (
 	"github.com/hookline/hookline/shared/wire"
 )
 
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+type serveFlags struct {
+	addr, data, config *string
+	sweepEvery         *time.Duration
+}
+
+func newServeFlags() (*flag.FlagSet, serveFlags) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
-	data := fs.String("data", "./.hookline", "directory of the embedded SQLite store")
-	cfgFile := fs.String("config", "", "config file (default hookline.yaml if present, else the built-in development config)")
-	sweepEvery := fs.Duration("sweep-every", 15*time.Second, "how often to re-enqueue events stuck unqueued")
-	if err := fs.Parse(args); err != nil {
+	return fs, serveFlags{
+		addr:       fs.String("addr", "127.0.0.1:8080", "listen `address`"),
+		data:       fs.String("data", "./.hookline", "`directory` of the embedded SQLite store"),
+		config:     fs.String("config", "", "config `file` (default hookline.yaml if present, else the built-in development config)"),
+		sweepEvery: fs.Duration("sweep-every", 15*time.Second, "how often to re-enqueue events stuck unqueued"),
+	}
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, f := newServeFlags()
+	args, err := parseArgs(fs, args, stdout)
+	if err != nil {
 		return err
 	}
+	if len(args) > 0 {
+		return fmt.Errorf("serve takes no arguments, got %q", args)
+	}
+	addr, data, cfgFile, sweepEvery := f.addr, f.data, f.config, f.sweepEvery
 	log := wire.Logger(stdout)
 
 	cfg, dev, err := loadLocalConfig(ctx, *cfgFile)
