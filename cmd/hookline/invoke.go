@@ -5,16 +5,19 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -28,8 +31,10 @@ import (
 	"github.com/hookline/hookline/shared/config"
 	"github.com/hookline/hookline/shared/lambdaemu"
 	"github.com/hookline/hookline/shared/metrics"
+	"github.com/hookline/hookline/shared/samples"
 	"github.com/hookline/hookline/shared/store/dynamo"
 	"github.com/hookline/hookline/shared/template"
+	"github.com/hookline/hookline/shared/wire"
 )
 
 const invokeUsage = `usage: hookline invoke [flags] <FunctionLogicalId> <event.json | ->
@@ -44,9 +49,11 @@ Values the template only knows once deployed (the table name, the queue URL)
 must be given: --env-file (the JSON of "sam local invoke --env-vars") or --env,
 or --local: against DynamoDB Local and moto (HOOKLINE_TEST_DYNAMODB and
 HOOKLINE_TEST_MOTO, as .ci/dynamodb-local and .ci/moto print them), in a
-table and queue named hookline-local made if needed, with the development
-secrets. AWS_* variables of this shell (credentials, region, endpoints) are
-passed on; --local, then --env-file, then --env override them.
+table and queue named hookline-local made if needed, with fresh random
+secrets (the functions refuse the public development secrets): an event
+signed with the development secrets, as the events/ samples are, is
+re-signed with them. AWS_* variables of this shell (credentials, region,
+endpoints) are passed on; --local, then --env-file, then --env override them.
 
 flags:
 `
@@ -95,8 +102,16 @@ func invokeCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	defer os.RemoveAll(dir)
 	var base map[string]string
 	if *local {
-		if base, err = localStandIns(ctx, dir); err != nil {
+		secrets := samples.NewSecrets()
+		if base, err = localStandIns(ctx, dir, secrets); err != nil {
 			return err
+		}
+		var resigned bool
+		if event, resigned, err = resignEvent(event, secretsOf(config.Development()), secrets); err != nil {
+			return err
+		}
+		if resigned {
+			fmt.Fprintln(stdout, "re-signed the event (made with the development secrets) with --local's secrets")
 		}
 	}
 	env, notes, err := functionEnv(tmpl, fn, base, *envFile, envs)
@@ -307,11 +322,58 @@ destinations:
   - { name: log, type: log, events: ["*"] }
 `
 
+// resignEvent re-signs an API Gateway event to a provider's route whose
+// credentials were made with from, with to; any other event is returned as
+// is. Only the headers change.
+func resignEvent(event []byte, from, to samples.Secrets) ([]byte, bool, error) {
+	var e struct {
+		RawPath         string            `json:"rawPath"`
+		Headers         map[string]string `json:"headers"`
+		Body            string            `json:"body"`
+		IsBase64Encoded bool              `json:"isBase64Encoded"`
+	}
+	if json.Unmarshal(event, &e) != nil {
+		return event, false, nil
+	}
+	prov, ok := strings.CutPrefix(e.RawPath, "/webhooks/")
+	if !ok || !slices.Contains(wire.Providers, prov) {
+		return event, false, nil
+	}
+	body := []byte(e.Body)
+	if e.IsBase64Encoded {
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(e.Body); err != nil {
+			return event, false, nil
+		}
+	}
+	hdr := http.Header{}
+	for k, v := range e.Headers {
+		hdr.Set(k, v)
+	}
+	out, ok, err := samples.Resign(prov, hdr, body, from, to)
+	if err != nil || !ok {
+		return event, false, err
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(event, &doc); err != nil {
+		return event, false, nil
+	}
+	headers := map[string]string{} // as API Gateway gives them: lowercase names
+	for k := range out {
+		headers[strings.ToLower(k)] = out.Get(k)
+	}
+	if doc["headers"], err = json.Marshal(headers); err != nil {
+		return event, false, err
+	}
+	data, err := json.Marshal(doc)
+	return data, err == nil, err
+}
+
 // localStandIns makes, if needed, the table and queue hookline-local (with
 // its dead-letter queue) in DynamoDB Local and moto, writes localConfig into
 // dir, and returns the environment pointing a function at them, with the
-// development secrets.
-func localStandIns(ctx context.Context, dir string) (map[string]string, error) {
+// given secrets.
+func localStandIns(ctx context.Context, dir string, secrets samples.Secrets) (map[string]string, error) {
 	ddb, moto := os.Getenv("HOOKLINE_TEST_DYNAMODB"), os.Getenv("HOOKLINE_TEST_MOTO")
 	if ddb == "" || moto == "" {
 		return nil, errors.New(`invoke: --local needs HOOKLINE_TEST_DYNAMODB and HOOKLINE_TEST_MOTO: eval "$(.ci/dynamodb-local start)"; eval "$(.ci/moto start)"`)
@@ -347,8 +409,8 @@ func localStandIns(ctx context.Context, dir string) (map[string]string, error) {
 		"AWS_ENDPOINT_URL": moto, "AWS_ENDPOINT_URL_DYNAMODB": ddb, "AWS_RESPONSE_CHECKSUM_VALIDATION": "when_required",
 		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull, "AWS_PROFILE": "",
 		"HOOKLINE_CONFIG": cfg, "HOOKLINE_TABLE": localName, "HOOKLINE_QUEUE_URL": aws.ToString(queue.QueueUrl),
-		"HOOKLINE_JOURNEYBEE_SECRET": config.DevJourneyBeeSecret, "HOOKLINE_LEADRON_SECRET": config.DevLeadronSecret,
-		"HOOKLINE_TOMBA_SECRET": config.DevTombaToken,
+		"HOOKLINE_JOURNEYBEE_SECRET": secrets.JourneyBee, "HOOKLINE_LEADRON_SECRET": secrets.Leadron,
+		"HOOKLINE_TOMBA_SECRET": secrets.TombaToken,
 	}, nil
 }
 

@@ -101,8 +101,32 @@ func routeFunction(t testing.TB, tmpl *template.Template, prov string) string {
 	return ""
 }
 
+// lambdaSecrets are the provider secrets the functions run with in these
+// tests: they refuse the public development secrets.
+var lambdaSecrets = samples.NewSecrets()
+
+// resignedSample is a copy of an events/ sample (signed with the
+// development secrets) re-signed with lambdaSecrets.
+func resignedSample(t testing.TB, file string) string {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, ok, err := resignEvent(data, secretsOf(config.Development()), lambdaSecrets)
+	if err != nil || !ok {
+		t.Fatalf("%s: not a delivery signed with the development secrets: %v", file, err)
+	}
+	out := filepath.Join(t.TempDir(), filepath.Base(file))
+	if err := os.WriteFile(out, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // standIns is a fresh table in DynamoDB Local and queue in moto, and an
-// --env-file pointing a function at them with the development config.
+// --env-file pointing a function at them with a config accepting
+// lambdaSecrets.
 type standIns struct {
 	envFile, table, queueURL string
 	store                    *dynamo.Store
@@ -120,7 +144,7 @@ func newStandIns(t testing.TB) standIns {
 	queueURL, _ := queuetest.NewSQSQueue(t, queuetest.SQSClient(t), true)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "hookline.yaml")
-	if err := os.WriteFile(cfg, []byte(config.DevelopmentYAML), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(lambdaSecrets.ConfigYAML()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]map[string]string{"Parameters": {
@@ -230,7 +254,7 @@ func TestInvokeSamples(t *testing.T) {
 			t.Fatalf("no events/%s samples", prov)
 		}
 		for _, file := range files {
-			res, err := invoke(t, "--bootstrap", bin, "--env-file", si.envFile, "--times", "2", id, file)
+			res, err := invoke(t, "--bootstrap", bin, "--env-file", si.envFile, "--times", "2", id, resignedSample(t, file))
 			if err != nil || len(res.responses) != 2 || len(res.emf) != 2 {
 				t.Fatalf("%s: %v\n%s", file, err, res.out)
 			}
@@ -267,7 +291,7 @@ func TestInvokeRejections(t *testing.T) {
 	si := newStandIns(t)
 	tmpl := loadTemplate(t)
 	sample := func(prov, event string) events.APIGatewayV2HTTPRequest {
-		data, err := os.ReadFile(filepath.Join("..", "..", "events", prov, event+".json"))
+		data, err := os.ReadFile(resignedSample(t, filepath.Join("..", "..", "events", prov, event+".json")))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -356,6 +380,34 @@ func TestInvokeReportsInitFailure(t *testing.T) {
 	}
 }
 
+// The ingest functions refuse the development secrets at cold start: the
+// events/ samples, signed with them and valid until 2100, never reach a
+// deployed function that uses them.
+func TestInvokeRefusesDevelopmentSecrets(t *testing.T) {
+	si := newStandIns(t)
+	cfg := filepath.Join(t.TempDir(), "development.yaml")
+	if err := os.WriteFile(cfg, []byte(config.DevelopmentYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tmpl := loadTemplate(t)
+	for _, prov := range wire.Providers {
+		id := routeFunction(t, tmpl, prov)
+		sample := filepath.Join("..", "..", "events", prov, samples.Events(prov)[0]+".json")
+		res, err := invoke(t, "--bootstrap", hostBootstrap(t, id), "--env-file", si.envFile, "--env", "HOOKLINE_CONFIG="+cfg, id, sample)
+		if err == nil || !strings.Contains(err.Error(), "exited during init") || len(res.responses) != 0 {
+			t.Fatalf("%s: invoke = %v\n%s", id, err, res.out)
+		}
+		if !strings.Contains(res.out, "cold start failed") || !strings.Contains(res.out, "sources."+prov+".secrets[0]: hookline's development secrets are public") {
+			t.Fatalf("%s: output:\n%s", id, res.out)
+		}
+		for _, s := range []string{config.DevJourneyBeeSecret, config.DevLeadronSecret, config.DevTombaToken} {
+			if strings.Contains(res.out, s) {
+				t.Errorf("%s: the output shows a secret:\n%s", id, res.out)
+			}
+		}
+	}
+}
+
 // The sweeper re-queues an event stored but never queued.
 func TestInvokeSweeper(t *testing.T) {
 	si := newStandIns(t)
@@ -398,7 +450,7 @@ func TestInvokeProcessor(t *testing.T) {
 	si := newStandIns(t)
 	id := routeFunction(t, loadTemplate(t), "leadron")
 	res, err := invoke(t, "--bootstrap", hostBootstrap(t, id), "--env-file", si.envFile, id,
-		filepath.Join("..", "..", "events", "leadron", "lead.created.json"))
+		resignedSample(t, filepath.Join("..", "..", "events", "leadron", "lead.created.json")))
 	if err != nil || len(res.responses) != 1 {
 		t.Fatalf("ingest: %v\n%s", err, res.out)
 	}
@@ -469,15 +521,16 @@ func TestInvokeBuildsTheFunction(t *testing.T) {
 	}
 }
 
-// --local makes its own table and queue in the stand-ins and runs with the
-// development config: what `make invoke` does without ENV_FILE.
+// --local makes its own table and queue in the stand-ins and runs with
+// fresh secrets, re-signing the events/ sample (signed with the development
+// secrets) with them: what `make invoke` does without ENV_FILE.
 func TestInvokeLocal(t *testing.T) {
 	storetest.DynamoEndpoint(t)
 	queuetest.MotoEndpoint(t)
 	id := routeFunction(t, loadTemplate(t), "tomba")
 	for i, want := range []string{"", "duplicate"} {
 		res, err := invoke(t, "--local", "--bootstrap", hostBootstrap(t, id), id, filepath.Join("..", "..", "events", "tomba", "save_lead.json"))
-		if err != nil || len(res.responses) != 1 || strings.Contains(res.out, "note:") {
+		if err != nil || len(res.responses) != 1 || strings.Contains(res.out, "note:") || !strings.Contains(res.out, "re-signed the event") {
 			t.Fatalf("run %d: %v\n%s", i+1, err, res.out)
 		}
 		// The first run is a duplicate too when an earlier test run used the same DynamoDB Local.
@@ -556,11 +609,16 @@ func TestFunctionEnv(t *testing.T) {
 	want := map[string]string{
 		"AWS_REGION": "us-east-1", "AWS_PROFILE": "dev", "LOCAL_ONLY": "l",
 		"HOOKLINE_TABLE": "t1", "HOOKLINE_QUEUE_URL": "q2", "EXTRA": "flag", "HOOKLINE_TOMBA_SECRET": "tok",
-		"HOOKLINE_JOURNEYBEE_SECRET": "", "HOOKLINE_LEADRON_SECRET": "",
 	}
 	for k, v := range want {
 		if g, ok := got[k]; !ok || g != v {
 			t.Errorf("%s = %q (set: %v), want %q", k, g, ok, v)
+		}
+	}
+	// The other providers' secrets are no business of the Tomba function.
+	for _, k := range []string{"HOOKLINE_JOURNEYBEE_SECRET", "HOOKLINE_LEADRON_SECRET"} {
+		if v, ok := got[k]; ok {
+			t.Errorf("%s = %q in the Tomba function", k, v)
 		}
 	}
 	if _, ok := got["AWS_LAMBDA_FUNCTION_NAME"]; ok {
@@ -576,7 +634,7 @@ func TestFunctionEnv(t *testing.T) {
 }
 
 // uniqueDelivery is a sample delivery of prov made unique by n (a new
-// idempotency key), signed with the development secrets.
+// idempotency key), signed with lambdaSecrets.
 func uniqueDelivery(t testing.TB, prov, event, run string, n int) []byte {
 	t.Helper()
 	raw, err := samples.Body(prov, event)
@@ -593,7 +651,7 @@ func uniqueDelivery(t testing.TB, prov, event, run string, n int) []byte {
 		body["hookline_bench"] = fmt.Sprintf("%s-%d", run, n)
 	}
 	raw, _ = json.Marshal(body)
-	hdr, err := samples.Headers(prov, event, raw, secretsOf(config.Development()), samples.DefaultToken(time.Now()))
+	hdr, err := samples.Headers(prov, event, raw, lambdaSecrets, samples.DefaultToken(time.Now()))
 	if err != nil {
 		t.Fatal(err)
 	}
