@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -103,8 +104,32 @@ func routeFunction(t testing.TB, tmpl *template.Template, prov string) string {
 	return ""
 }
 
+// lambdaSecrets are the provider secrets the functions run with in these
+// tests: they refuse the public development secrets.
+var lambdaSecrets = samples.NewSecrets()
+
+// resignedSample is a copy of an events/ sample (signed with the
+// development secrets) re-signed with lambdaSecrets.
+func resignedSample(t testing.TB, file string) string {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, ok, err := resignEvent(data, secretsOf(config.Development()), lambdaSecrets)
+	if err != nil || !ok {
+		t.Fatalf("%s: not a delivery signed with the development secrets: %v", file, err)
+	}
+	out := filepath.Join(t.TempDir(), filepath.Base(file))
+	if err := os.WriteFile(out, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // standIns is a fresh table in DynamoDB Local and queue in moto, and an
-// --env-file pointing a function at them with the development config.
+// --env-file pointing a function at them with a config accepting
+// lambdaSecrets.
 type standIns struct {
 	envFile, table, queueURL string
 	store                    *dynamo.Store
@@ -122,7 +147,7 @@ func newStandIns(t testing.TB) standIns {
 	queueURL, _ := queuetest.NewSQSQueue(t, queuetest.SQSClient(t), true)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "hookline.yaml")
-	if err := os.WriteFile(cfg, []byte(config.DevelopmentYAML), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(lambdaSecrets.ConfigYAML()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]map[string]string{"Parameters": {
@@ -316,7 +341,7 @@ func TestInvokeSamples(t *testing.T) {
 			t.Fatalf("no events/%s samples", prov)
 		}
 		for _, file := range files {
-			res, err := invoke(t, "--bootstrap", bin, "--env-file", si.envFile, "--times", "2", id, file)
+			res, err := invoke(t, "--bootstrap", bin, "--env-file", si.envFile, "--times", "2", id, resignedSample(t, file))
 			if err != nil || len(res.responses) != 2 || len(res.emf) != 2 {
 				t.Fatalf("%s: %v\n%s", file, err, res.out)
 			}
@@ -367,7 +392,7 @@ func TestInvokeRejections(t *testing.T) {
 	si := newStandIns(t)
 	tmpl := loadTemplate(t)
 	sample := func(prov, event string) events.APIGatewayV2HTTPRequest {
-		data, err := os.ReadFile(filepath.Join("..", "..", "events", prov, event+".json"))
+		data, err := os.ReadFile(resignedSample(t, filepath.Join("..", "..", "events", prov, event+".json")))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -459,6 +484,36 @@ func TestInvokeReportsInitFailure(t *testing.T) {
 	}
 }
 
+// The ingest functions refuse the development secrets at cold start: the
+// events/ samples, signed with them and valid until 2100, never reach a
+// deployed function that uses them.
+func TestInvokeRefusesDevelopmentSecrets(t *testing.T) {
+	si := newStandIns(t)
+	cfg := filepath.Join(t.TempDir(), "development.yaml")
+	if err := os.WriteFile(cfg, []byte(config.DevelopmentYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tmpl := loadTemplate(t)
+	for _, prov := range wire.Providers {
+		id := routeFunction(t, tmpl, prov)
+		sample := filepath.Join("..", "..", "events", prov, samples.Events(prov)[0]+".json")
+		res, err := invoke(t, "--bootstrap", hostBootstrap(t, id), "--env-file", si.envFile, "--env", "HOOKLINE_CONFIG="+cfg,
+			// As deployed: no AWS endpoint override (on the stand-ins they are accepted, see TestEnvLocalOnEverySample).
+			"--env", "AWS_ENDPOINT_URL=", "--env", "AWS_ENDPOINT_URL_DYNAMODB=", id, sample)
+		if err == nil || !strings.Contains(err.Error(), "exited during init") || len(res.responses) != 0 {
+			t.Fatalf("%s: invoke = %v\n%s", id, err, res.out)
+		}
+		if !strings.Contains(res.out, "cold start failed") || !strings.Contains(res.out, "sources."+prov+".secrets[0]: hookline's development secrets are public") {
+			t.Fatalf("%s: output:\n%s", id, res.out)
+		}
+		for _, s := range []string{config.DevJourneyBeeSecret, config.DevLeadronSecret, config.DevTombaToken} {
+			if strings.Contains(res.out, s) {
+				t.Errorf("%s: the output shows a secret:\n%s", id, res.out)
+			}
+		}
+	}
+}
+
 // The sweeper re-queues an event stored but never queued.
 func TestInvokeSweeper(t *testing.T) {
 	si := newStandIns(t)
@@ -504,7 +559,7 @@ func TestInvokeProcessor(t *testing.T) {
 	si := newStandIns(t)
 	id := routeFunction(t, loadTemplate(t), "leadron")
 	res, err := invoke(t, "--bootstrap", hostBootstrap(t, id), "--env-file", si.envFile, id,
-		filepath.Join("..", "..", "events", "leadron", "lead.created.json"))
+		resignedSample(t, filepath.Join("..", "..", "events", "leadron", "lead.created.json")))
 	if err != nil || len(res.responses) != 1 {
 		t.Fatalf("ingest: %v\n%s", err, res.out)
 	}
@@ -679,12 +734,17 @@ func TestFunctionEnv(t *testing.T) {
 	want := map[string]string{
 		"AWS_REGION": "us-east-1", "AWS_PROFILE": "dev", "LOCAL_ONLY": "l",
 		"HOOKLINE_TABLE": "t1", "HOOKLINE_QUEUE_URL": "q2", "EXTRA": "flag", "HOOKLINE_TOMBA_SECRET": "tok",
-		"HOOKLINE_JOURNEYBEE_SECRET": "", "HOOKLINE_LEADRON_SECRET": "",
 		"AWS_ENDPOINT_URL_DYNAMODB": "http://from-the-shell:8000",
 	}
 	for k, v := range want {
 		if g, ok := got[k]; !ok || g != v {
 			t.Errorf("%s = %q (set: %v), want %q", k, g, ok, v)
+		}
+	}
+	// The other providers' secrets are no business of the Tomba function.
+	for _, k := range []string{"HOOKLINE_JOURNEYBEE_SECRET", "HOOKLINE_LEADRON_SECRET"} {
+		if v, ok := got[k]; ok {
+			t.Errorf("%s = %q in the Tomba function", k, v)
 		}
 	}
 	if _, ok := got["AWS_LAMBDA_FUNCTION_NAME"]; ok {
@@ -702,7 +762,7 @@ func TestFunctionEnv(t *testing.T) {
 }
 
 // uniqueDelivery is a sample delivery of prov made unique by n (a new
-// idempotency key), signed with the development secrets.
+// idempotency key), signed with lambdaSecrets.
 func uniqueDelivery(t testing.TB, prov, event, run string, n int) []byte {
 	t.Helper()
 	raw, err := samples.Body(prov, event)
@@ -719,7 +779,7 @@ func uniqueDelivery(t testing.TB, prov, event, run string, n int) []byte {
 		body["hookline_bench"] = fmt.Sprintf("%s-%d", run, n)
 	}
 	raw, _ = json.Marshal(body)
-	hdr, err := samples.Headers(prov, event, raw, secretsOf(config.Development()), samples.DefaultToken(time.Now()))
+	hdr, err := samples.Headers(prov, event, raw, lambdaSecrets, samples.DefaultToken(time.Now()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -840,4 +900,50 @@ func benchEvents(b *testing.B, tmpl *template.Template, id string, env []string,
 		return func(i int) []byte { return batches[i+1] }, true
 	}
 	return nil, false
+}
+// resignEvent re-signs an API Gateway event to a provider's route whose
+// credentials were made with from, with to; any other event is returned as
+// is. Only the headers change.
+func resignEvent(event []byte, from, to samples.Secrets) ([]byte, bool, error) {
+	var e struct {
+		RawPath         string            `json:"rawPath"`
+		Headers         map[string]string `json:"headers"`
+		Body            string            `json:"body"`
+		IsBase64Encoded bool              `json:"isBase64Encoded"`
+	}
+	if json.Unmarshal(event, &e) != nil {
+		return event, false, nil
+	}
+	prov, ok := strings.CutPrefix(e.RawPath, "/webhooks/")
+	if !ok || !slices.Contains(wire.Providers, prov) {
+		return event, false, nil
+	}
+	body := []byte(e.Body)
+	if e.IsBase64Encoded {
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(e.Body); err != nil {
+			return event, false, nil
+		}
+	}
+	hdr := http.Header{}
+	for k, v := range e.Headers {
+		hdr.Set(k, v)
+	}
+	out, ok, err := samples.Resign(prov, hdr, body, from, to)
+	if err != nil || !ok {
+		return event, false, err
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(event, &doc); err != nil {
+		return event, false, nil
+	}
+	headers := map[string]string{} // as API Gateway gives them: lowercase names
+	for k := range out {
+		headers[strings.ToLower(k)] = out.Get(k)
+	}
+	if doc["headers"], err = json.Marshal(headers); err != nil {
+		return event, false, err
+	}
+	data, err := json.Marshal(doc)
+	return data, err == nil, err
 }

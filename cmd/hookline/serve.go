@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hookline/hookline/shared/config"
@@ -51,6 +52,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	cfg, dev, err := loadLocalConfig(ctx, *cfgFile)
 	if err != nil {
+		return err
+	}
+	if err := devOnLoopbackOnly(*addr, cfg, dev); err != nil {
 		return err
 	}
 	if dev {
@@ -159,6 +163,53 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// devConfigHowTo is how serve's refusal to use the development secrets on
+// a non-loopback address says what to do instead.
+const devConfigHowTo = `Write a hookline.yaml with your own secrets (or pass --config FILE); for example:
+
+  sources:
+    journeybee: { secrets: ["${JOURNEYBEE_INTEGRATION_UUID}"] }
+    leadron:    { secrets: ["${LEADRON_SIGNING_SECRET}"] }
+    tomba:      { header: X-Tomba-Token, secrets: ["${TOMBA_TOKEN}"] }
+  destinations:
+    - { name: log, type: log }
+
+A provider without a secret is not served. See "Configuration" in README.md.
+Or listen on a loopback address only: --addr 127.0.0.1:8080 (what make run does).`
+
+// devOnLoopbackOnly refuses the development secrets (the built-in config, or
+// a config file that uses them) on an address other machines can reach: they
+// are public, and the events/ samples signed with them stay valid until 2100.
+func devOnLoopbackOnly(addr string, cfg *config.Config, dev bool) error {
+	if loopback(addr) {
+		return nil
+	}
+	if dev {
+		return fmt.Errorf("serve: --addr %s is not a loopback address, and without a config file serve would use the "+
+			"built-in development config, whose secrets are public.\n%s", addr, devConfigHowTo)
+	}
+	if d := cfg.DevelopmentSecrets(); len(d) > 0 {
+		return fmt.Errorf("serve: --addr %s is not a loopback address, and the config uses the public development secrets (%s).\n%s",
+			addr, strings.Join(d, ", "), devConfigHowTo)
+	}
+	return nil
+}
+
+// loopback reports whether addr (host:port) listens on a loopback address
+// only: "localhost" or a loopback IP. An empty host listens on every
+// interface.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // receiveMargin is how many receives of a message, beyond one per delivery

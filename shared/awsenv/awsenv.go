@@ -15,6 +15,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"strings"
 
@@ -57,8 +59,16 @@ type Env struct {
 	Namespace string
 }
 
-// Load reads the environment and builds clients once.
-func Load(ctx context.Context) (*Env, error) {
+// Load reads the environment and builds clients once, with the config's
+// settings but none of its sources or destinations (config.ScopeNone: what
+// the sweeper uses).
+func Load(ctx context.Context) (*Env, error) { return LoadScope(ctx, config.ScopeNone) }
+
+// LoadScope is Load with the part of the config scope names resolved: a
+// function asks only for the secrets it uses, which are the ones its role
+// may read. The development secrets are refused (they are public), except
+// on local stand-ins (onStandIns).
+func LoadScope(ctx context.Context, scope config.Scope) (*Env, error) {
 	var missing []string
 	for _, k := range []string{EnvConfig, EnvTable, EnvQueueURL} {
 		if os.Getenv(k) == "" {
@@ -80,9 +90,12 @@ func Load(ctx context.Context) (*Env, error) {
 		return nil, fmt.Errorf("awsenv: AWS config: %w", err)
 	}
 	res := awsref.New(awsCfg)
-	cfg, err := loadConfig(ctx, os.Getenv(EnvConfig), res)
+	cfg, err := loadConfig(ctx, os.Getenv(EnvConfig), scope, res)
 	if err != nil {
 		return nil, err
+	}
+	if dev := cfg.DevelopmentSecrets(); len(dev) > 0 && !onStandIns(os.LookupEnv) {
+		return nil, fmt.Errorf("awsenv: %s: hookline's development secrets are public and the events/ samples signed with them stay valid until 2100; store your own", strings.Join(dev, ", "))
 	}
 	return &Env{
 		AWS:       awsCfg,
@@ -106,21 +119,22 @@ func Logger() *slog.Logger {
 	return lambdacontext.NewLogger()
 }
 
-func loadConfig(ctx context.Context, ref string, res *awsref.Resolver) (*config.Config, error) {
+func loadConfig(ctx context.Context, ref string, scope config.Scope, res *awsref.Resolver) (*config.Config, error) {
 	if name, ok := strings.CutPrefix(ref, "ssm:"); ok {
 		doc, err := res.Resolve(ctx, "ssm", name)
 		if err != nil {
 			return nil, fmt.Errorf("awsenv: config parameter %s: %w", name, err)
 		}
-		return config.Parse(ctx, []byte(doc), os.LookupEnv, res)
+		return config.ParseScope(ctx, []byte(doc), scope, os.LookupEnv, res)
 	}
-	return config.Load(ctx, ref, res)
+	return config.LoadScope(ctx, ref, scope, res)
 }
 
-// IngestHandler builds the ingest handler of one provider's function. It
-// fails when that provider has no secret configured (never fails open).
+// IngestHandler builds the ingest handler of one provider's function; it
+// resolves that provider's source only. It fails when that provider has no
+// secret configured (never fails open).
 func IngestHandler(ctx context.Context, provider string) (*ingest.Handler, error) {
-	env, err := Load(ctx)
+	env, err := LoadScope(ctx, config.ScopeSource(provider))
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +148,8 @@ func IngestHandler(ctx context.Context, provider string) (*ingest.Handler, error
 	return h, nil
 }
 
-// Sweeper builds the sweeper function's value.
+// Sweeper builds the sweeper function's value; it resolves no source and no
+// destination.
 func Sweeper(ctx context.Context) (*ingest.Sweeper, *slog.Logger, error) {
 	env, err := Load(ctx)
 	if err != nil {
@@ -147,9 +162,9 @@ func Sweeper(ctx context.Context) (*ingest.Sweeper, *slog.Logger, error) {
 // destination (http and log as deliver.DefaultBuilders builds them,
 // eventbridge and sqs through clients built once here), the DynamoDB store,
 // and the SQS queue whose messages it hides while their destinations back
-// off.
+// off. It resolves the destinations only.
 func Processor(ctx context.Context) (*deliver.SQSHandler, error) {
-	env, err := Load(ctx)
+	env, err := LoadScope(ctx, config.ScopeProcessor)
 	if err != nil {
 		return nil, err
 	}
@@ -178,4 +193,45 @@ func Processor(ctx context.Context) (*deliver.SQSHandler, error) {
 func Fatal(err error) {
 	Logger().Error("cold start failed", slog.String("error", err.Error()))
 	os.Exit(1)
+}
+
+// onStandIns reports whether the function talks to local stand-ins rather
+// than AWS: AWS_ENDPOINT_URL is set, and it and every service's
+// AWS_ENDPOINT_URL_<SERVICE> that is set name a loopback address or
+// host.docker.internal (DynamoDB Local and moto under `sam local invoke`
+// or `hookline invoke`). Only there are the development secrets accepted,
+// so that events/ samples, signed with them, work with events/env.local.json.
+// A deployed function has no endpoint override (the template declares them
+// empty), so it refuses them.
+func onStandIns(lookup func(string) (string, bool)) bool {
+	generic, _ := lookup("AWS_ENDPOINT_URL")
+	if !standInURL(generic) {
+		return false
+	}
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(k, "AWS_ENDPOINT_URL_") {
+			continue
+		}
+		if v, _ := lookup(k); v != "" && !standInURL(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// standInURL reports whether u is an http(s) URL whose host is loopback,
+// localhost or host.docker.internal.
+func standInURL(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") {
+		return false
+	}
+	switch h := p.Hostname(); h {
+	case "localhost", "host.docker.internal":
+		return true
+	default:
+		ip := net.ParseIP(h)
+		return ip != nil && ip.IsLoopback()
+	}
 }

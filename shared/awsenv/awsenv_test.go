@@ -3,6 +3,7 @@ package awsenv_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/hookline/hookline/shared/metrics"
 	"github.com/hookline/hookline/shared/queue/queuetest"
 	sqsq "github.com/hookline/hookline/shared/queue/sqs"
+	"github.com/hookline/hookline/shared/samples"
 	"github.com/hookline/hookline/shared/store"
 	"github.com/hookline/hookline/shared/store/dynamo"
 	"github.com/hookline/hookline/shared/store/storetest"
@@ -47,17 +49,55 @@ func awsStandIns(t *testing.T) (table, queueURL string) {
 	return table, queueURL
 }
 
-// lambdaEnv sets the function environment the template sets: the
-// development config as a file, the table and the queue.
+// testSecrets are the provider secrets the functions run with here: they
+// refuse the public development secrets.
+var testSecrets = samples.NewSecrets()
+
+// devSecrets are the development secrets, which the events/ samples are signed with.
+var devSecrets = samples.Secrets{JourneyBee: config.DevJourneyBeeSecret, Leadron: config.DevLeadronSecret, TombaToken: config.DevTombaToken}
+
+// lambdaEnv sets the function environment the template sets: a config
+// accepting testSecrets as a file, the table and the queue.
 func lambdaEnv(t *testing.T, table, queueURL string) {
 	t.Helper()
+	writeConfig(t, testSecrets.ConfigYAML())
+	t.Setenv(awsenv.EnvTable, table)
+	t.Setenv(awsenv.EnvQueueURL, queueURL)
+}
+
+func writeConfig(t *testing.T, doc string) {
+	t.Helper()
 	cfgFile := filepath.Join(t.TempDir(), "hookline.yaml")
-	if err := os.WriteFile(cfgFile, []byte(config.DevelopmentYAML), 0o600); err != nil {
+	if err := os.WriteFile(cfgFile, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv(awsenv.EnvConfig, cfgFile)
-	t.Setenv(awsenv.EnvTable, table)
-	t.Setenv(awsenv.EnvQueueURL, queueURL)
+}
+
+// sampleEvent reads an events/ sample of prov, re-signed with testSecrets.
+func sampleEvent(t *testing.T, prov, file string) events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(data, &e); err != nil {
+		t.Fatal(err)
+	}
+	hdr := http.Header{}
+	for k, v := range e.Headers {
+		hdr.Set(k, v)
+	}
+	out, ok, err := samples.Resign(prov, hdr, []byte(e.Body), devSecrets, testSecrets)
+	if err != nil || !ok {
+		t.Fatalf("%s: not signed with the development secrets: %v", file, err)
+	}
+	e.Headers = map[string]string{}
+	for k := range out {
+		e.Headers[strings.ToLower(k)] = out.Get(k)
+	}
+	return e
 }
 
 // TestLambdaHandlersOnSamples runs every events/ sample through the real
@@ -83,11 +123,7 @@ func TestLambdaHandlersOnSamples(t *testing.T) {
 			t.Fatalf("no %s samples", prov)
 		}
 		for _, file := range files {
-			data, _ := os.ReadFile(file)
-			var e events.APIGatewayV2HTTPRequest
-			if err := json.Unmarshal(data, &e); err != nil {
-				t.Fatal(err)
-			}
+			e := sampleEvent(t, prov, file)
 			var first string
 			for i, want := range []string{"accepted", "duplicate"} {
 				out, err := h.HandleAPIGateway(ctx, e)
@@ -164,7 +200,7 @@ func TestConfigFromSSMWithSecretsManagerReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv(awsenv.EnvConfig, "ssm:/"+name+"/config")
-	env, err = awsenv.Load(ctx)
+	env, err = awsenv.LoadScope(ctx, config.ScopeSource("leadron"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,14 +225,7 @@ func TestProcessorDeliversFromSQS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join("..", "..", "events", "leadron", "lead.created.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var req events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(data, &req); err != nil {
-		t.Fatal(err)
-	}
+	req := sampleEvent(t, "leadron", filepath.Join("..", "..", "events", "leadron", "lead.created.json"))
 	if out, err := in.HandleAPIGateway(ctx, req); err != nil || out.StatusCode != 200 {
 		t.Fatalf("ingest: %d %s %v", out.StatusCode, out.Body, err)
 	}
@@ -256,6 +285,126 @@ func TestMetricsNamespace(t *testing.T) {
 			}
 			if err != nil || env.Namespace != tt.want {
 				t.Fatalf("Load: namespace %q, %v; want %q", env.Namespace, err, tt.want)
+			}
+		})
+	}
+}
+
+// The functions refuse the development secrets at cold start: they are
+// public, and the events/ samples signed with them are valid until 2100.
+// The processor and the sweeper verify no delivery, so hold no source.
+func TestColdStartRefusesDevelopmentSecrets(t *testing.T) {
+	table, queueURL := awsStandIns(t)
+	lambdaEnv(t, table, queueURL)
+	ctx := context.Background()
+	// On the stand-ins (sam local invoke with events/env.local.json) they are
+	// accepted: the events/ samples are signed with them.
+	writeConfig(t, config.DevelopmentYAML)
+	for _, prov := range wire.Providers {
+		if _, err := awsenv.IngestHandler(ctx, prov); err != nil {
+			t.Errorf("%s on the stand-ins with the development secrets: %v", prov, err)
+		}
+	}
+	// Deployed, nothing overrides the AWS endpoints. No AWS call is made
+	// before the refusal (the config is a file).
+	t.Setenv("AWS_ENDPOINT_URL", "")
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", "")
+	for _, doc := range []string{
+		config.DevelopmentYAML,
+		// One of them among your own, as during a rotation.
+		"sources:\n  journeybee: { secrets: [\"" + testSecrets.JourneyBee + "\", \"" + config.DevJourneyBeeSecret + "\"] }\n" +
+			"  leadron: { secrets: [\"" + testSecrets.Leadron + "\", \"" + config.DevLeadronSecret + "\"] }\n" +
+			"  tomba: { secrets: [\"" + config.DevTombaToken + "\"] }\n",
+	} {
+		writeConfig(t, doc)
+		for _, prov := range wire.Providers {
+			_, err := awsenv.IngestHandler(ctx, prov)
+			if err == nil || !strings.Contains(err.Error(), "development secrets are public") || !strings.Contains(err.Error(), "sources."+prov+".secrets[") {
+				t.Errorf("%s with a development secret: %v", prov, err)
+			}
+			for _, s := range []string{config.DevJourneyBeeSecret, config.DevLeadronSecret, config.DevTombaToken} {
+				if err != nil && strings.Contains(err.Error(), s) {
+					t.Errorf("the error shows a secret: %v", err)
+				}
+			}
+		}
+		if _, err := awsenv.Processor(ctx); err != nil {
+			t.Errorf("processor: %v", err)
+		}
+		if _, _, err := awsenv.Sweeper(ctx); err != nil {
+			t.Errorf("sweeper: %v", err)
+		}
+	}
+}
+
+// Against moto: a destination secret the ingest functions may not read
+// (here: one that does not exist, so reading it fails as AccessDenied
+// would) stops the processor only, and names the reference, not a value;
+// a config without a Tomba source stops only the Tomba function.
+func TestColdStartResolvesOnlyWhatItUses(t *testing.T) {
+	table, queueURL := awsStandIns(t)
+	lambdaEnv(t, table, queueURL)
+	ctx := context.Background()
+	cfg := aws.Config{Region: "us-east-1", Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
+	}), BaseEndpoint: aws.String(os.Getenv("AWS_ENDPOINT_URL"))}
+	name := "hookline-test-" + strings.ToLower(queuetest.EventID())
+	if _, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name: aws.String(name), SecretString: aws.String(testSecrets.Leadron),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HOOKLINE_LEADRON_SECRET", "secretsmanager:"+name)
+	writeConfig(t, "sources:\n  leadron: { secrets: [\"${HOOKLINE_LEADRON_SECRET}\"] }\n"+
+		"  journeybee: { secrets: [\"${HOOKLINE_JOURNEYBEE_SECRET}\"] }\n"+ // set in the JourneyBee function only
+		"destinations:\n  - { name: crm, type: http, url: \"https://crm.example.com\", secret: \"secretsmanager:"+name+"-crm\" }\n")
+
+	if _, err := awsenv.IngestHandler(ctx, "leadron"); err != nil {
+		t.Errorf("leadron: %v", err)
+	}
+	if _, _, err := awsenv.Sweeper(ctx); err != nil {
+		t.Errorf("sweeper: %v", err)
+	}
+	_, err := awsenv.Processor(ctx)
+	if err == nil || !strings.Contains(err.Error(), "destinations[0].secret: secretsmanager:"+name+"-crm") {
+		t.Errorf("processor with an unreadable destination secret: %v", err)
+	}
+	_, err = awsenv.IngestHandler(ctx, "tomba")
+	if err == nil || !strings.Contains(err.Error(), "sources.tomba has no secret") {
+		t.Errorf("tomba without a source: %v", err)
+	}
+	_, err = awsenv.IngestHandler(ctx, "journeybee")
+	if err == nil || !strings.Contains(err.Error(), "HOOKLINE_JOURNEYBEE_SECRET is not set") {
+		t.Errorf("journeybee without its variable: %v", err)
+	}
+}
+
+// The development secrets are accepted only where every AWS endpoint is a
+// local stand-in.
+func TestOnStandIns(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want bool
+	}{
+		{"deployed: no override", nil, false},
+		{"deployed: overrides declared empty", map[string]string{"AWS_ENDPOINT_URL": "", "AWS_ENDPOINT_URL_DYNAMODB": ""}, false},
+		{"moto on loopback", map[string]string{"AWS_ENDPOINT_URL": "http://127.0.0.1:5000"}, true},
+		{"sam's container", map[string]string{"AWS_ENDPOINT_URL": "http://host.docker.internal:5000", "AWS_ENDPOINT_URL_DYNAMODB": "http://host.docker.internal:8000"}, true},
+		{"IPv6 loopback", map[string]string{"AWS_ENDPOINT_URL": "http://[::1]:5000"}, true},
+		{"only DynamoDB overridden", map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000"}, false},
+		{"one service on AWS", map[string]string{"AWS_ENDPOINT_URL": "http://localhost:5000", "AWS_ENDPOINT_URL_SSM": "https://ssm.us-east-1.amazonaws.com"}, false},
+		{"a private address is not a stand-in", map[string]string{"AWS_ENDPOINT_URL": "http://10.0.0.5:5000"}, false},
+		{"a lookalike host", map[string]string{"AWS_ENDPOINT_URL": "http://localhost.example.com:5000"}, false},
+		{"not a URL", map[string]string{"AWS_ENDPOINT_URL": "127.0.0.1:5000"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, k := range []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SSM"} {
+				t.Setenv(k, tt.env[k])
+			}
+			if got := awsenv.OnStandIns(); got != tt.want {
+				t.Errorf("OnStandIns() = %v, want %v", got, tt.want)
 			}
 		})
 	}

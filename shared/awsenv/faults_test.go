@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/hookline/hookline/shared/awsenv"
-	"github.com/hookline/hookline/shared/config"
 	"github.com/hookline/hookline/shared/queue/queuetest"
 	sqsq "github.com/hookline/hookline/shared/queue/sqs"
 	"github.com/hookline/hookline/shared/samples"
@@ -122,7 +121,7 @@ func TestStandInOutages(t *testing.T) {
 		return out
 	}
 	send := func(b []byte) (int, string) {
-		hdr, _ := samples.Headers("leadron", "lead.created", b, samples.Secrets{Leadron: config.DevLeadronSecret}, samples.Token{})
+		hdr, _ := samples.Headers("leadron", "lead.created", b, testSecrets, samples.Token{})
 		e := events.APIGatewayV2HTTPRequest{Headers: map[string]string{}, Body: string(b)}
 		for k := range hdr {
 			e.Headers[k] = hdr.Get(k)

@@ -6,6 +6,20 @@
 // reference to a secret store: "secretsmanager:<name>" or "ssm:<name>". Those
 // are resolved by a Resolver the caller supplies (the AWS one lives in
 // config/awsref, so the local binary links no AWS SDK it does not need).
+//
+// Each program resolves only the part it uses (a Scope): an ingest Lambda its
+// own source, the processor the destinations, the sweeper neither. Each
+// function's IAM role may read only the secrets of its part, and a part a
+// program does not use can neither stop it nor reach it. The whole document
+// is decoded strictly (unknown keys and wrong types are errors) before any
+// reference is resolved, so no decoding error can carry a resolved value,
+// and decoding errors never quote a value at all.
+//
+// Two checks are hand-written because no library states them: a secret (the
+// value of any "secret" or "secrets" key) may not start or end with whitespace (a newline from a file turns every
+// signature into a mismatch, silently), and a static header value may not
+// hold a control character (net/http's check lives in x/net's httpguts,
+// which would pull the idna tables into every Lambda binary for one loop).
 package config
 
 import (
@@ -17,7 +31,10 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"reflect"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -154,7 +171,8 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil || v < 0 {
-		return fmt.Errorf("line %d: %q is not a duration (like 90s, 12h, 7d)", n.Line, n.Value)
+		// The value is not quoted: errors never carry a config value.
+		return fmt.Errorf("line %d: not a duration (like 90s, 12h, 7d)", n.Line)
 	}
 	*d = Duration(v * mult)
 	return nil
@@ -194,87 +212,203 @@ var ErrInvalid = errors.New("invalid config")
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
-// Parse decodes, resolves references in and validates a YAML document.
-// lookupEnv is usually os.LookupEnv; res may be nil when no value uses a
-// secretsmanager:/ssm: reference.
+// Scope is the part of the config one program uses. Parsing resolves the
+// references of that part only and checks it in full; the rest is decoded
+// (strictly) but left out of the result: the sources outside the scope are
+// empty, and so are the destinations when the scope has none. So a program
+// never asks for a secret it does not use (its IAM role may not read it),
+// and never holds a reference's text where a secret belongs.
+type Scope struct {
+	// Sources are the providers whose deliveries the program verifies; at
+	// least one of them must have a secret.
+	Sources []string
+	// Destinations: the program forwards events.
+	Destinations bool
+}
+
+// The scopes of hookline's programs.
+var (
+	// ScopeAll is hookline serve's: every source (at least one with a
+	// secret) and the destinations.
+	ScopeAll = Scope{Sources: sourceNames(), Destinations: true}
+	// ScopeProcessor is the processor function's: the destinations.
+	ScopeProcessor = Scope{Destinations: true}
+	// ScopeNone is the sweeper's: settings only, no reference resolved.
+	ScopeNone = Scope{}
+)
+
+// ScopeSource is one ingest function's scope: its own source, which must
+// have a secret.
+func ScopeSource(provider string) Scope { return Scope{Sources: []string{provider}} }
+
+// Parse decodes, resolves references in and validates a YAML document, all
+// of it (ScopeAll, what hookline serve uses). lookupEnv is usually
+// os.LookupEnv; res may be nil when no value uses a secretsmanager:/ssm:
+// reference.
 func Parse(ctx context.Context, data []byte, lookupEnv func(string) (string, bool), res Resolver) (*Config, error) {
-	var root yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&root); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	if err := resolveNode(ctx, &root, lookupEnv, res); err != nil {
-		return nil, err
-	}
+	return ParseScope(ctx, data, ScopeAll, lookupEnv, res)
+}
+
+// ParseScope is Parse for the part of the document one program uses: the
+// whole document is decoded strictly first (unknown keys and wrong types are
+// errors, reported without their values), then only the scope's references
+// are resolved, and the scope is validated.
+func ParseScope(ctx context.Context, data []byte, scope Scope, lookupEnv func(string) (string, bool), res Resolver) (*Config, error) {
+	var c Config
 	// Decode strictly: an unknown key is a typo that would otherwise
 	// silently disable something (a misspelt "secrets" fails closed anyway,
 	// but a misspelt destination filter would not).
-	resolved, err := yaml.Marshal(&root)
-	if err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, decodeError(data, err))
+	}
+	if err := scope.apply(&c); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	strict := yaml.NewDecoder(bytes.NewReader(resolved))
-	strict.KnownFields(true)
-	var c Config
-	if err := strict.Decode(&c); err != nil {
+	r := refResolver{ctx: ctx, lookupEnv: lookupEnv, res: res}
+	if err := r.walk(reflect.ValueOf(&c).Elem(), "", false); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	if err := c.normalize(); err != nil {
+	if err := c.normalize(scope); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	return &c, nil
 }
 
-// Load reads and parses a config file.
+// Load reads and parses a config file (ScopeAll).
 func Load(ctx context.Context, file string, res Resolver) (*Config, error) {
+	return LoadScope(ctx, file, ScopeAll, res)
+}
+
+// LoadScope reads a config file and parses the scope's part of it.
+func LoadScope(ctx context.Context, file string, scope Scope, res Resolver) (*Config, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return Parse(ctx, data, os.LookupEnv, res)
+	return ParseScope(ctx, data, scope, os.LookupEnv, res)
 }
 
-// resolveNode expands ${ENV} and secret references in every scalar value
-// (never in keys), so a reference can stand anywhere a string can.
-func resolveNode(ctx context.Context, n *yaml.Node, lookupEnv func(string) (string, bool), res Resolver) error {
-	switch n.Kind {
-	case yaml.DocumentNode, yaml.SequenceNode:
-		for _, c := range n.Content {
-			if err := resolveNode(ctx, c, lookupEnv, res); err != nil {
-				return err
-			}
+// sourceNames are the providers of Sources, by their keys.
+func sourceNames() []string {
+	var out []string
+	t := reflect.TypeFor[Sources]()
+	for i := range t.NumField() {
+		out = append(out, yamlName(t.Field(i)))
+	}
+	return out
+}
+
+// apply empties what the scope leaves out, before anything is resolved.
+func (s Scope) apply(c *Config) error {
+	for _, p := range s.Sources {
+		if !slices.Contains(sourceNames(), p) {
+			return fmt.Errorf("no source %q (sources: %s)", p, strings.Join(sourceNames(), ", "))
 		}
-	case yaml.MappingNode:
-		for i := 1; i < len(n.Content); i += 2 {
-			if err := resolveNode(ctx, n.Content[i], lookupEnv, res); err != nil {
-				return err
-			}
+	}
+	src := reflect.ValueOf(&c.Sources).Elem()
+	for i := range src.NumField() {
+		if !slices.Contains(s.Sources, yamlName(src.Type().Field(i))) {
+			src.Field(i).SetZero()
 		}
-	case yaml.ScalarNode:
-		if n.Tag != "!!str" && n.Tag != "" {
-			return nil
-		}
-		v, err := resolveValue(ctx, n.Value, lookupEnv, res)
-		if err != nil {
-			return fmt.Errorf("%w: line %d: %v", ErrInvalid, n.Line, err)
-		}
-		n.Value = v
+	}
+	if !s.Destinations {
+		c.Destinations = nil
 	}
 	return nil
 }
 
-func resolveValue(ctx context.Context, v string, lookupEnv func(string) (string, bool), res Resolver) (string, error) {
+// yamlName is a struct field's key in the document ("" for none).
+func yamlName(f reflect.StructField) string {
+	if !f.IsExported() {
+		return ""
+	}
+	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	if name == "-" {
+		return ""
+	}
+	if name == "" {
+		name = strings.ToLower(f.Name)
+	}
+	return name
+}
+
+// refResolver expands ${ENV} and secret references in every string of the
+// decoded config (never in keys), so a reference can stand anywhere a
+// string can. Errors name the value's place and its references, never a
+// value.
+type refResolver struct {
+	ctx       context.Context
+	lookupEnv func(string) (string, bool)
+	res       Resolver
+}
+
+func (r refResolver) walk(v reflect.Value, path string, secret bool) error {
+	switch v.Kind() {
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			key := yamlName(t.Field(i))
+			if key == "" {
+				continue
+			}
+			name := key
+			if path != "" {
+				name = path + "." + key
+			}
+			if err := r.walk(v.Field(i), name, secret || key == "secret" || key == "secrets"); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			if err := r.walk(v.Index(i), fmt.Sprintf("%s[%d]", path, i), secret); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		if v.Type().Key().Kind() != reflect.String || v.Type().Elem().Kind() != reflect.String {
+			return nil
+		}
+		keys := v.MapKeys()
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
+		for _, k := range keys {
+			out, err := r.value(v.MapIndex(k).String(), path+"."+k.String(), secret)
+			if err != nil {
+				return err
+			}
+			v.SetMapIndex(k, reflect.ValueOf(out).Convert(v.Type().Elem()))
+		}
+	case reflect.Pointer:
+		if !v.IsNil() {
+			return r.walk(v.Elem(), path, secret)
+		}
+	case reflect.String:
+		out, err := r.value(v.String(), path, secret)
+		if err != nil {
+			return err
+		}
+		v.SetString(out)
+	}
+	return nil
+}
+
+// value resolves one string found at path.
+func (r refResolver) value(v, path string, secret bool) (string, error) {
+	var refs []string // the references the value came through, to name it by
 	var missing string
 	v = envRef.ReplaceAllStringFunc(v, func(m string) string {
 		name := m[2 : len(m)-1]
-		val, ok := lookupEnv(name)
+		refs = append(refs, m)
+		val, ok := r.lookupEnv(name)
 		if !ok && missing == "" {
 			missing = name
 		}
 		return val
 	})
 	if missing != "" {
-		return "", fmt.Errorf("environment variable %s is not set", missing)
+		return "", fmt.Errorf("%s: environment variable %s is not set", path, missing)
 	}
 	for _, kind := range []string{"secretsmanager", "ssm"} {
 		name, ok := strings.CutPrefix(v, kind+":")
@@ -282,25 +416,155 @@ func resolveValue(ctx context.Context, v string, lookupEnv func(string) (string,
 			continue
 		}
 		if name == "" {
-			return "", fmt.Errorf("%s: reference without a name", kind)
+			return "", fmt.Errorf("%s: %s: reference without a name", path, kind)
 		}
-		if res == nil {
-			return "", fmt.Errorf("%s:%s: no resolver for %s references here", kind, name, kind)
+		if r.res == nil {
+			return "", fmt.Errorf("%s: %s:%s: no resolver for %s references here", path, kind, name, kind)
 		}
-		out, err := res.Resolve(ctx, kind, name)
+		out, err := r.res.Resolve(r.ctx, kind, name)
 		if err != nil {
 			// The resolver's error names the reference, never the value.
-			return "", fmt.Errorf("%s:%s: %w", kind, name, err)
+			return "", fmt.Errorf("%s: %s:%s: %w", path, kind, name, err)
 		}
-		return out, nil
+		refs = append(refs, kind+":"+name)
+		v = out
+		break
+	}
+	if secret && v != strings.TrimSpace(v) {
+		if len(refs) > 0 {
+			path += " (" + strings.Join(refs, " → ") + ")"
+		}
+		return "", fmt.Errorf("%s: the secret starts or ends with whitespace (a trailing newline from a file?): store it without", path)
 	}
 	return v, nil
 }
 
+// decodeError rewrites a decoding error so that it carries no value of the
+// document: yaml.v3's type errors quote up to 10 characters of the value
+// ("cannot unmarshal !!str `s3cr3t-...` into []string"), which for
+// "secrets: <a secret>" written as a scalar is part of the secret. Each is
+// rebuilt from its line, the kind of value found and the type wanted, with
+// the key path when the line has one such value; messages about keys
+// (unknown, repeated) name keys only and are kept; anything else is reduced
+// to its line.
+func decodeError(data []byte, err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err // syntax errors name a position and a problem, never content
+	}
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root)
+	msgs := make([]string, 0, len(te.Errors))
+	for _, m := range te.Errors {
+		switch {
+		case cannotDecode.MatchString(m):
+			p := cannotDecode.FindStringSubmatch(m)
+			line, _ := strconv.Atoi(p[1])
+			where := "line " + p[1]
+			if path := pathAt(&root, line, p[2]); path != "" {
+				where += " (" + path + ")"
+			}
+			msgs = append(msgs, fmt.Sprintf("%s: found %s where %s belongs", where, yamlKind(p[2]), goKind(p[3])))
+		case keyProblem.MatchString(m):
+			msgs = append(msgs, m)
+		default:
+			msgs = append(msgs, lineOf.FindString(m)+"a value of the wrong type")
+		}
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+var (
+	cannotDecode = regexp.MustCompile(`(?s)^line (\d+): cannot unmarshal (\S+)(?: .*)? into (\S+)$`)
+	keyProblem   = regexp.MustCompile(`^line \d+: (?:field .+ (?:not found|already set) in type \S+|mapping key .+ already defined at line \d+)$`)
+	lineOf       = regexp.MustCompile(`^line \d+: `)
+)
+
+// pathAt is the key path of the one value at line with tag, "" if there is
+// not exactly one.
+func pathAt(root *yaml.Node, line int, tag string) string {
+	var found []string
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		if n.Line == line && n.ShortTag() == tag && path != "" {
+			found = append(found, path)
+		}
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				walk(c, fmt.Sprintf("%s[%d]", path, i))
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				key := n.Content[i].Value
+				if path != "" {
+					key = path + "." + key
+				}
+				walk(n.Content[i+1], key)
+			}
+		}
+	}
+	walk(root, "")
+	if len(found) != 1 {
+		return ""
+	}
+	return found[0]
+}
+
+func yamlKind(tag string) string {
+	switch tag {
+	case "!!str":
+		return "a string"
+	case "!!int":
+		return "an integer"
+	case "!!float":
+		return "a number"
+	case "!!bool":
+		return "true or false"
+	case "!!null":
+		return "null"
+	case "!!seq":
+		return "a list"
+	case "!!map":
+		return "a mapping"
+	case "!!timestamp":
+		return "a timestamp"
+	}
+	return "a value tagged " + tag
+}
+
+func goKind(typ string) string {
+	switch {
+	case typ == "string":
+		return "a string"
+	case typ == "[]string":
+		return "a list of strings"
+	case typ == "bool":
+		return "true or false"
+	case strings.HasPrefix(typ, "int") || strings.HasPrefix(typ, "uint") || typ == "config.Duration":
+		if typ == "config.Duration" {
+			return "a duration"
+		}
+		return "an integer"
+	case strings.HasPrefix(typ, "map["):
+		return "a mapping"
+	case strings.HasPrefix(typ, "[]"):
+		return "a list"
+	case strings.HasPrefix(typ, "config."):
+		return "a mapping"
+	}
+	return typ
+}
+
 var destName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
-// normalize fills defaults and validates.
-func (c *Config) normalize() error {
+// normalize fills defaults and validates; the sources and destinations
+// outside scope are empty by now.
+func (c *Config) normalize(scope Scope) error {
 	c.Sources.JourneyBee.Secrets = nonEmpty(c.Sources.JourneyBee.Secrets)
 	c.Sources.Leadron.Secrets = nonEmpty(c.Sources.Leadron.Secrets)
 	c.Sources.Tomba.Secrets = nonEmpty(c.Sources.Tomba.Secrets)
@@ -311,8 +575,13 @@ func (c *Config) normalize() error {
 	if !validHeaderName(c.Sources.Tomba.Header) {
 		return fmt.Errorf("sources.tomba.header %q is not a header name", c.Sources.Tomba.Header)
 	}
-	if len(c.Providers()) == 0 {
-		return errors.New("no source has a secret: configure at least one of sources.journeybee, sources.leadron, sources.tomba")
+	// A source's secret is required only where that source is verified.
+	switch {
+	case len(scope.Sources) == 0 || len(c.Providers()) > 0:
+	case len(scope.Sources) == 1:
+		return fmt.Errorf("sources.%s has no secret: a provider without one is not served (never accepted unverified)", scope.Sources[0])
+	default:
+		return fmt.Errorf("no source has a secret: configure at least one of sources.%s", strings.Join(scope.Sources, ", sources."))
 	}
 
 	in := &c.Ingest
@@ -415,9 +684,13 @@ func (c *Config) normalize() error {
 		default:
 			return fmt.Errorf("%s.type %q: use http, eventbridge, sqs or log", where, d.Type)
 		}
-		for k := range d.Headers {
+		for k, v := range d.Headers {
 			if !validHeaderName(k) {
 				return fmt.Errorf("%s.headers: %q is not a header name", where, k)
+			}
+			if !validHeaderValue(v) {
+				// A CR or LF would let the value add headers of its own.
+				return fmt.Errorf("%s.headers.%s: the value holds a control character (CR, LF, …); the value is not shown", where, k)
 			}
 		}
 	}
@@ -460,6 +733,17 @@ func nonEmpty(in []string) []string {
 		}
 	}
 	return out
+}
+
+// validHeaderValue is RFC 9110's field-value: no control character but
+// horizontal tab (so no CR or LF), no DEL.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; (b < 0x20 && b != '\t') || b == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func validHeaderName(h string) bool {

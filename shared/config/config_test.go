@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -75,7 +76,12 @@ func TestParseRejects(t *testing.T) {
 	cases := []struct{ name, doc, want string }{
 		{"not yaml", "sources: [", "invalid config"},
 		{"no source", "sources: {}\n", "no source has a secret"},
-		{"only empty secrets", "sources:\n  leadron: { secrets: [\"\", \" \"] }\n", "no source has a secret"},
+		{"only empty secrets", "sources:\n  leadron: { secrets: [\"\", \"\"] }\n", "no source has a secret"},
+		{"a blank secret", "sources:\n  leadron: { secrets: [\" \"] }\n", "sources.leadron.secrets[0]: the secret starts or ends with whitespace"},
+		{"a header value with CR LF", base + "destinations: [{name: a, type: log, headers: {X-Team: \"crm\\r\\nX-Evil: 1\"}}]\n", "destinations[0].headers.X-Team: the value holds a control character"},
+		{"a header value with a NUL", base + "destinations: [{name: a, type: log, headers: {X-Team: \"crm\\0\"}}]\n", "control character"},
+		{"secrets as a scalar", "sources:\n  leadron: { secrets: s }\n", "line 2 (sources.leadron.secrets): found a string where a list of strings belongs"},
+		{"workers as a string", base + "processor:\n  workers: many\n", "line 4 (processor.workers): found a string where an integer belongs"},
 		{"unset env", "sources:\n  leadron: { secrets: [\"${NOPE}\"] }\n", "NOPE is not set"},
 		{"ssm without resolver", "sources:\n  leadron: { secrets: [\"ssm:/x\"] }\n", "no resolver"},
 		{"bad duration", base + "ingest: { retention: soon }\n", "not a duration"},
@@ -173,5 +179,206 @@ func TestLimitsAccepted(t *testing.T) {
 	}
 	if MaxDestinationTimeout != 45*time.Second || DefaultHTTPTimeout > MaxDestinationTimeout {
 		t.Fatalf("MaxDestinationTimeout %v, default timeout %v", MaxDestinationTimeout, DefaultHTTPTimeout)
+	}
+}
+
+// recorder is a Resolver that records every reference it is asked for.
+type recorder struct{ asked []string }
+
+func (r *recorder) Resolve(_ context.Context, kind, name string) (string, error) {
+	r.asked = append(r.asked, kind+":"+name)
+	if strings.HasPrefix(name, "whsec/") {
+		return "whsec_c2VjcmV0", nil
+	}
+	return "resolved-" + name, nil
+}
+
+// Each program resolves only its part of the document: an ingest function
+// its own source, the processor the destinations, the sweeper nothing; the
+// rest is decoded but left out of the result, and a reference there that
+// could not be resolved here (an unset variable, a secret the role may not
+// read) does not stop the program.
+func TestScopeResolvesOnlyItsPart(t *testing.T) {
+	doc := `
+sources:
+  journeybee: { secrets: ["${JB}"], max_token_age: 1h }
+  leadron:    { secrets: ["secretsmanager:leadron"] }
+  tomba:      { header: "${TOMBA_HEADER}", secrets: ["ssm:/tomba"] }
+destinations:
+  - { name: crm, type: http, url: "${CRM_URL}", secret: "secretsmanager:whsec/crm", headers: { X-Key: "${CRM_KEY}" } }
+  - { name: bus, type: eventbridge, event_bus: "ssm:/bus" }
+processor: { workers: 3 }
+`
+	full := map[string]string{"JB": "jb-uuid", "TOMBA_HEADER": "X-Token", "CRM_URL": "https://crm.example.com", "CRM_KEY": "k"}
+	tests := []struct {
+		name    string
+		scope   Scope
+		env     []string // the variables the program's environment sets
+		asked   []string
+		sources []string
+		dests   int
+	}{
+		{"hookline serve", ScopeAll, []string{"JB", "TOMBA_HEADER", "CRM_URL", "CRM_KEY"},
+			[]string{"secretsmanager:leadron", "ssm:/tomba", "secretsmanager:whsec/crm", "ssm:/bus"}, []string{"journeybee", "leadron", "tomba"}, 2},
+		{"journeybee function", ScopeSource("journeybee"), []string{"JB"}, nil, []string{"journeybee"}, 0},
+		{"leadron function", ScopeSource("leadron"), nil, []string{"secretsmanager:leadron"}, []string{"leadron"}, 0},
+		{"tomba function", ScopeSource("tomba"), []string{"TOMBA_HEADER"}, []string{"ssm:/tomba"}, []string{"tomba"}, 0},
+		{"processor", ScopeProcessor, []string{"CRM_URL", "CRM_KEY"}, []string{"secretsmanager:whsec/crm", "ssm:/bus"}, nil, 2},
+		{"sweeper", ScopeNone, nil, nil, nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vars := map[string]string{}
+			for _, k := range tt.env {
+				vars[k] = full[k]
+			}
+			rec := &recorder{}
+			c, err := ParseScope(context.Background(), []byte(doc), tt.scope, env(vars), rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(rec.asked, " ") != strings.Join(tt.asked, " ") {
+				t.Errorf("resolved %q, want %q", rec.asked, tt.asked)
+			}
+			if got := strings.Join(c.Providers(), ","); got != strings.Join(tt.sources, ",") {
+				t.Errorf("providers %q, want %q", got, tt.sources)
+			}
+			if len(c.Destinations) != tt.dests {
+				t.Errorf("%d destinations, want %d", len(c.Destinations), tt.dests)
+			}
+			// Nothing left unresolved where a program could use it.
+			for _, s := range append(append(c.Sources.JourneyBee.Secrets, c.Sources.Leadron.Secrets...), c.Sources.Tomba.Secrets...) {
+				if strings.Contains(s, "${") || strings.Contains(s, ":") {
+					t.Errorf("a secret %q is still a reference", s)
+				}
+			}
+			if c.Processor.Workers != 3 {
+				t.Errorf("settings not decoded: workers %d", c.Processor.Workers)
+			}
+		})
+	}
+	// Out of scope is not out of sight: the whole document is still decoded
+	// strictly, whoever reads it.
+	for _, scope := range []Scope{ScopeNone, ScopeSource("leadron"), ScopeProcessor} {
+		bad := doc + "destinations_typo: []\n"
+		if _, err := ParseScope(context.Background(), []byte(bad), scope, env(full), &recorder{}); err == nil || !strings.Contains(err.Error(), "destinations_typo") {
+			t.Errorf("scope %+v: unknown key: %v", scope, err)
+		}
+	}
+	if _, err := ParseScope(context.Background(), []byte(doc), ScopeSource("mailchimp"), env(full), &recorder{}); err == nil {
+		t.Error("a scope naming no source was accepted")
+	}
+}
+
+// A source secret is required only where that source is verified.
+func TestSourceSecretRequiredOnlyWhereVerified(t *testing.T) {
+	doc := "sources:\n  leadron: { secrets: [\"${L}\"] }\n  tomba: { secrets: [\"${T}\"] }\ndestinations: [{ name: log, type: log }]\n"
+	noTomba := env(map[string]string{"L": "l"}) // as if ${T} were set only in the Tomba function
+	for _, scope := range []Scope{ScopeNone, ScopeProcessor, ScopeSource("leadron"), ScopeAll} {
+		if _, err := ParseScope(context.Background(), []byte(doc), scope, env(map[string]string{"L": "l", "T": ""}), nil); err != nil {
+			t.Errorf("scope %+v, no tomba secret: %v", scope, err)
+		}
+	}
+	if _, err := ParseScope(context.Background(), []byte(doc), ScopeProcessor, noTomba, nil); err != nil {
+		t.Errorf("processor with ${T} unset: %v", err)
+	}
+	_, err := ParseScope(context.Background(), []byte(doc), ScopeSource("tomba"), env(map[string]string{"T": ""}), nil)
+	if err == nil || !strings.Contains(err.Error(), "sources.tomba has no secret") {
+		t.Errorf("tomba function without its secret: %v", err)
+	}
+	_, err = ParseScope(context.Background(), []byte("sources: {}\n"), ScopeAll, env(nil), nil)
+	if err == nil || !strings.Contains(err.Error(), "no source has a secret") {
+		t.Errorf("serve without any source: %v", err)
+	}
+}
+
+// A secret with leading or trailing whitespace (a trailing newline from
+// `--secret-string file://`) is refused at start-up, naming where it is and
+// the references it came through, never the value.
+func TestSecretWhitespaceRefused(t *testing.T) {
+	const value = "hunter2-value"
+	src := "sources:\n  leadron: { secrets: [ok, \"%s\"] }\n"
+	tests := []struct {
+		name, doc, val string
+		want           string
+	}{
+		{"newline through an environment variable", "sources:\n  leadron: { secrets: [\"${LEADRON}\"] }\n", value + "\n",
+			"sources.leadron.secrets[0] (${LEADRON}): the secret starts or ends with whitespace"},
+		{"newline from Secrets Manager through a variable", "sources:\n  leadron: { secrets: [\"${LEADRON}\"] }\n", "secretsmanager:arn:leadron",
+			"sources.leadron.secrets[0] (${LEADRON} → secretsmanager:arn:leadron): the secret starts or ends with whitespace"},
+		{"leading space, inline", fmt.Sprintf(src, " "+value), "", "sources.leadron.secrets[1]: the secret starts"},
+		{"journeybee from SSM", "sources:\n  journeybee: { secrets: [\"ssm:/jb\"] }\n", "", "sources.journeybee.secrets[0] (ssm:/jb): "},
+		{"tomba token with a tab", "sources:\n  tomba: { secrets: [\"${T}\"] }\n", "\t" + value, "sources.tomba.secrets[0] (${T}): "},
+		{"destination secret", "sources:\n  leadron: { secrets: [ok] }\ndestinations: [{ name: crm, type: http, url: \"https://x\", secret: \"secretsmanager:crm\" }]\n", "",
+			"destinations[0].secret (secretsmanager:crm): the secret starts"},
+		{"destination rotation secret", "sources:\n  leadron: { secrets: [ok] }\ndestinations: [{ name: crm, type: http, url: \"https://x\", secret: whsec_a, secrets: [whsec_b, \"${OLD}\"] }]\n", "whsec_" + value + "\r\n",
+			"destinations[0].secrets[1] (${OLD}): "},
+	}
+	res := ResolverFunc(func(_ context.Context, kind, name string) (string, error) { return value + "\n", nil })
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vars := map[string]string{"LEADRON": tt.val, "T": tt.val, "OLD": tt.val}
+			_, err := Parse(context.Background(), []byte(tt.doc), env(vars), res)
+			if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "hunter") {
+				t.Fatalf("the error shows the value: %v", err)
+			}
+		})
+	}
+}
+
+// A YAML type error never prints the value: yaml.v3 quotes up to 10
+// characters of it, so "secrets: ${HOOKLINE_LEADRON_SECRET}" written as a
+// scalar (once resolved) or any secret written inline in the wrong place
+// would leak part of it into the cold-start log.
+func TestTypeErrorsNeverShowTheValue(t *testing.T) {
+	const secret = "Zq9Xs3cR3tKq7wJpZq"
+	tests := []struct{ name, doc, want string }{
+		{"secrets as a scalar reference", "sources:\n  leadron:\n    secrets: ${S}\n", "line 3 (sources.leadron.secrets): found a string where a list of strings belongs"},
+		{"secrets as an inline scalar", "sources:\n  leadron:\n    secrets: " + secret + "\n", "line 3 (sources.leadron.secrets): found a string where a list of strings belongs"},
+		{"a secret as a source", "sources:\n  tomba: " + secret + "\n", "(sources.tomba): found a string where a mapping belongs"},
+		{"a secret as headers", "sources: { leadron: { secrets: [x] } }\ndestinations: [{ name: a, type: log, headers: " + secret + " }]\n", "found a string where a mapping belongs"},
+		{"a secret in a number", "ingest:\n  max_body_bytes: " + secret + "\n", "line 2 (ingest.max_body_bytes): found a string where an integer belongs"},
+		{"a secret in a duration", "ingest:\n  retention: " + secret + "\n", "line 2: not a duration"},
+		{"a secret in a flag list", "sources: { leadron: { secrets: [x] } }\ndestinations: [{ name: a, type: log, events: " + secret + " }]\n", "found a string where a list of strings belongs"},
+		{"a whole document", secret + "\n", "line 1: found a string where a mapping belongs"},
+		{"two strings on the line", "sources:\n  leadron: { secrets: [x] }\nprocessor: { workers: " + secret + ", backoff_base: 1s }\n", "line 3: found a string where an integer belongs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse(context.Background(), []byte(tt.doc), env(map[string]string{"S": secret}), nil)
+			if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+			for i := 0; i+4 <= len(secret); i++ {
+				if strings.Contains(err.Error(), secret[i:i+4]) {
+					t.Fatalf("the error shows %q of the value: %v", secret[i:i+4], err)
+				}
+			}
+		})
+	}
+	// Errors about keys name the key, which is not a value.
+	_, err := Parse(context.Background(), []byte("sources:\n  leadron: { secrets: [x], secret: y }\n"), env(nil), nil)
+	if err == nil || !strings.Contains(err.Error(), "field secret not found in type config.Leadron") {
+		t.Errorf("unknown key: %v", err)
+	}
+}
+
+func TestDevelopmentSecretsFound(t *testing.T) {
+	if got := strings.Join(Development().DevelopmentSecrets(), " "); got != "sources.journeybee.secrets[0] sources.leadron.secrets[0] sources.tomba.secrets[0]" {
+		t.Errorf("development config: %q", got)
+	}
+	c, err := Parse(context.Background(), []byte("sources:\n  leadron: { secrets: [mine, \""+DevLeadronSecret+"\"] }\n  tomba: { secrets: [\""+DevJourneyBeeSecret+"\"] }\n"), env(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.DevelopmentSecrets(), " "); got != "sources.leadron.secrets[1] sources.tomba.secrets[0]" {
+		t.Errorf("got %q", got)
+	}
+	c, _ = Parse(context.Background(), []byte("sources:\n  leadron: { secrets: [mine] }\n"), env(nil), nil)
+	if d := c.DevelopmentSecrets(); len(d) != 0 {
+		t.Errorf("own secrets reported as development ones: %q", d)
 	}
 }

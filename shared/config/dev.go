@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"fmt"
 	"os"
 )
 
@@ -33,4 +34,29 @@ func Development() *Config {
 		panic("config: the built-in development config is invalid: " + err.Error())
 	}
 	return c
+}
+
+// DevelopmentSecrets lists where c holds a development secret, e.g.
+// "sources.leadron.secrets[0]" (never the value). They are public and
+// committed, and the events/ samples signed with them stay valid until 2100:
+// the Lambda functions refuse them, and `hookline serve` accepts them on a
+// loopback address only.
+func (c *Config) DevelopmentSecrets() []string {
+	var out []string
+	for _, s := range []struct {
+		name    string
+		secrets []string
+	}{
+		{"journeybee", c.Sources.JourneyBee.Secrets},
+		{"leadron", c.Sources.Leadron.Secrets},
+		{"tomba", c.Sources.Tomba.Secrets},
+	} {
+		for i, v := range s.secrets {
+			switch v {
+			case DevJourneyBeeSecret, DevLeadronSecret, DevTombaToken:
+				out = append(out, fmt.Sprintf("sources.%s.secrets[%d]", s.name, i))
+			}
+		}
+	}
+	return out
 }

@@ -260,21 +260,32 @@ func configRefs(t *testing.T, tmpl *template.Template) []string {
 	return out
 }
 
-// Every environment variable a function's code reads, and every variable
-// the default config document references, is set in its environment.
+// Every environment variable a function's code reads is set in its
+// environment. Each variable the default config document references is set
+// in exactly one function (a provider's secret, in that provider's): the
+// functions resolve only their part of the document, and
+// TestColdStartReadsOnlyWhatItsRoleGrants starts each one with it.
 func TestEveryEnvVarAFunctionReadsIsSet(t *testing.T) {
 	tmpl := repoTemplate(t)
-	refs := configRefs(t, tmpl)
+	setIn := map[string][]string{}
 	for _, fn := range tmpl.Functions() {
 		read := envVarsRead(t, mainPackage(fn.LogicalID))
 		if !slices.Contains(read, "HOOKLINE_CONFIG") {
 			t.Fatalf("%s: found no HOOKLINE_CONFIG among the variables its code reads (%v): is the scan broken?", fn.LogicalID, read)
 		}
 		env := fn.Env()
-		for _, v := range append(read, refs...) {
+		for _, v := range read {
 			if _, ok := env[v]; !ok {
 				t.Errorf("%s reads %s, which the template does not set", fn.LogicalID, v)
 			}
+		}
+		for v := range env {
+			setIn[v] = append(setIn[v], fn.LogicalID)
+		}
+	}
+	for _, v := range configRefs(t, tmpl) {
+		if len(setIn[v]) != 1 {
+			t.Errorf("the default config's ${%s} is set in %v, want exactly one function", v, setIn[v])
 		}
 	}
 }
@@ -427,8 +438,8 @@ func TestEachIngestFunctionReadsOnlyItsSecret(t *testing.T) {
 			t.Errorf("%s (role %s) reads secrets %v, want only %s", id, role, reads[role], want)
 		}
 		for _, other := range wire.Providers {
-			if other != prov && fn.Env()[secretVar(other)] != "" {
-				t.Errorf("%s: %s = %v, want empty", id, secretVar(other), fn.Env()[secretVar(other)])
+			if v, ok := fn.Env()[secretVar(other)]; other != prov && ok {
+				t.Errorf("%s: %s = %v, want unset", id, secretVar(other), v)
 			}
 		}
 	}
@@ -437,6 +448,12 @@ func TestEachIngestFunctionReadsOnlyItsSecret(t *testing.T) {
 		role, _ := getAtt(fn.Properties["Role"])
 		if len(reads[role]) > 0 {
 			t.Errorf("%s reads provider secrets %v", id, reads[role])
+		}
+		// They verify no delivery: no source secret, not even a placeholder.
+		for _, prov := range wire.Providers {
+			if v, ok := fn.Env()[secretVar(prov)]; ok {
+				t.Errorf("%s: %s = %v, want unset", id, secretVar(prov), v)
+			}
 		}
 	}
 }

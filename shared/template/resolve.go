@@ -166,6 +166,12 @@ func (r resolver) join(arg any) (string, error) {
 	return strings.Join(parts, delim), nil
 }
 
+// Condition evaluates one of the template's conditions with params (as
+// Resolve takes them).
+func (t *Template) Condition(name string, params map[string]string) (bool, error) {
+	return resolver{t, params}.condition(name)
+}
+
 // condition evaluates a named condition.
 func (r resolver) condition(name string) (bool, error) {
 	c, ok := r.t.Conditions[name]

@@ -1,0 +1,6 @@
+package awsenv
+
+import "os"
+
+// OnStandIns exposes onStandIns over this process's environment to the tests.
+func OnStandIns() bool { return onStandIns(os.LookupEnv) }
