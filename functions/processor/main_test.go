@@ -122,6 +122,7 @@ func TestDeadlineUnderTheRuntime(t *testing.T) {
 	out := writerFunc(func(p []byte) (int, error) { logMu.Lock(); defer logMu.Unlock(); return logs.Write(p) })
 	rt, err := lambdaemu.Start(ctx, lambdaemu.Function{
 		Name: "ProcessorFunction", Bootstrap: bin, Timeout: config.ProcessorFunctionTimeout, Stdout: out, Stderr: out,
+		LogFormat: "JSON", // as the template's LoggingConfig
 		Env: []string{
 			"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
 			"AWS_ENDPOINT_URL=" + motoURL, "AWS_ENDPOINT_URL_DYNAMODB=" + ddbURL,

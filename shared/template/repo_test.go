@@ -962,9 +962,7 @@ func TestTemplateChecksCatchMutations(t *testing.T) {
 			editDashboard(`"latency", "provider"`, `"latency", "tenant"`),
 			checkMetrics, "the dashboard shows latency{tenant}, which shared/metrics never writes"},
 		{"one function in its own namespace", func(tmpl *template.Template) {
-			env, _ := props(tmpl, "ProcessorFunction")["Environment"].(map[string]any)
-			vars, _ := env["Variables"].(map[string]any)
-			vars[awsenv.EnvMetricsNamespace] = "hookline/processor"
+			props(tmpl, "ProcessorFunction")["Environment"] = map[string]any{"Variables": map[string]any{awsenv.EnvMetricsNamespace: "hookline/processor"}}
 		}, checkMetrics, "ProcessorFunction: HOOKLINE_METRICS_NAMESPACE = hookline/processor"},
 		{"a namespace that ignores the stack name", func(tmpl *template.Template) {
 			globalEnv(tmpl)[awsenv.EnvMetricsNamespace] = "hookline"
