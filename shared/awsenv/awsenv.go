@@ -65,6 +65,10 @@ func Load(ctx context.Context) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A verified body the table cannot hold would be a 5xx on every retry.
+	if err := cfg.CheckMaxBody("DynamoDB", int64(dynamo.MaxBodyBytes)); err != nil {
+		return nil, fmt.Errorf("awsenv: %w", err)
+	}
 	return &Env{
 		AWS:    awsCfg,
 		Config: cfg,

@@ -285,9 +285,19 @@ func (ev Event) Validate() error {
 // CheckSizes reports whether ev's small fields are within their bounds
 // (MaxIDLen, MaxProviderLen, MaxFieldLen, MaxMetaBytes; the key's is checked
 // by Validate). The error wraps ErrInvalid and names the field, never its
-// value. Validate calls it; ingest calls it first to answer a delivery whose
-// body makes a field too long with a 400.
+// value. Validate calls it.
 func CheckSizes(ev Event) error {
+	if field, size, limit := Oversized(ev); field != "" {
+		return fmt.Errorf("%w: %s is %d bytes, over %d", ErrInvalid, field, size, limit)
+	}
+	return nil
+}
+
+// Oversized returns the first of ev's small fields over its bound (see
+// CheckSizes), its size and the bound; "" if none is. Ingest calls it to
+// answer a delivery whose body or token makes a field too long with a 400
+// before it reaches a store.
+func Oversized(ev Event) (field string, size, limit int) {
 	for _, f := range []struct {
 		name string
 		v    string
@@ -298,13 +308,13 @@ func CheckSizes(ev Event) error {
 		{"Credential.ID", ev.Credential.ID, MaxFieldLen},
 	} {
 		if len(f.v) > f.max {
-			return fmt.Errorf("%w: %s is %d bytes, over %d", ErrInvalid, f.name, len(f.v), f.max)
+			return f.name, len(f.v), f.max
 		}
 	}
 	if n := MetaSize(ev.Meta); n > MaxMetaBytes {
-		return fmt.Errorf("%w: Meta is %d bytes as JSON, over %d", ErrInvalid, n, MaxMetaBytes)
+		return "Meta", n, MaxMetaBytes
 	}
-	return nil
+	return "", 0, 0
 }
 
 // MetaSize bounds the size of m as the adapters store it (JSON): 0 for an
