@@ -50,7 +50,9 @@ type gwAnswer struct {
 	Status, EventID, Error string
 }
 
-func (a gwAnswer) String() string { return fmt.Sprintf("%d %s%s %s", a.code, a.Status, a.Error, a.EventID) }
+func (a gwAnswer) String() string {
+	return fmt.Sprintf("%d %s%s %s", a.code, a.Status, a.Error, a.EventID)
+}
 
 // deliver sends one request through the handler's API Gateway adapter.
 func deliver(t *testing.T, h *ingest.Handler, body []byte, hdr http.Header) gwAnswer {

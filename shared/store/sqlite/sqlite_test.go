@@ -384,7 +384,7 @@ func TestPurge(t *testing.T) {
 	forever := storetest.NewEvent("leadron", "evt_forever", now.Add(-time.Hour))
 	forever.ExpiresAt = time.Time{}
 	stale := storetest.NewEvent("tomba", "sha256:stale", now.Add(-8*24*time.Hour)) // key expired, event kept
-	credOld := storetest.NewEvent("journeybee", "jb:old", now.Add(-2*time.Hour))        // token expired
+	credOld := storetest.NewEvent("journeybee", "jb:old", now.Add(-2*time.Hour))   // token expired
 	credOld.Credential = store.Credential{ID: "tok-old", ExpiresAt: now.Add(-time.Hour)}
 	credLive := storetest.NewEvent("journeybee", "jb:live", now.Add(-2*time.Hour))
 	credLive.Credential = store.Credential{ID: "tok-live", ExpiresAt: now.Add(time.Hour)}
