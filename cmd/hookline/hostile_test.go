@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +23,7 @@ import (
 	"github.com/hookline/hookline/shared/provider/leadron"
 	"github.com/hookline/hookline/shared/queue/embedded"
 	"github.com/hookline/hookline/shared/samples"
+	"github.com/hookline/hookline/shared/store"
 	"github.com/hookline/hookline/shared/store/local"
 	"github.com/hookline/hookline/shared/store/sqlite"
 	"github.com/hookline/hookline/shared/wire"
@@ -64,9 +68,12 @@ func tbHeader(token string) http.Header {
 
 // TestHostileInput sends forged, replayed, malformed and oversized
 // deliveries to all three routes of the serve stack (SQLite store,
-// embedded queue, development config). Each gets its documented status and
-// a JSON error without secrets; nothing is stored or enqueued; the server
-// still accepts a good delivery afterwards.
+// embedded queue, development config with reject_reused_tokens on). Each
+// gets its documented status and a JSON error without secrets; nothing is
+// stored or enqueued; the server still accepts a good delivery afterwards.
+// Then genuine deliveries at the input edges (times the stores cannot keep,
+// an incompressible body at the limit, a token's second body, a repeat
+// after the dedupe window) get their documented answer, never a 5xx.
 func TestHostileInput(t *testing.T) {
 	dir := t.TempDir()
 	st, err := sqlite.Open(filepath.Join(dir, "hookline.db"))
@@ -83,12 +90,16 @@ func TestHostileInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := config.Development()
+	cfg.Sources.JourneyBee.RejectReusedTokens = true
 	mux := http.NewServeMux()
+	clock := time.Now()
+	var clockMu sync.Mutex
 	for _, p := range wire.Providers {
 		h, err := wire.Handler(cfg, p, ls, q, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
+		h.Now = func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return clock }
 		mux.Handle("/webhooks/"+p, h)
 	}
 	srv := httptest.NewServer(mux)
@@ -151,6 +162,9 @@ func TestHostileInput(t *testing.T) {
 		jb("duplicate nested keys", good, []byte(`{"lead":{"uuid":"a","email":"x@y.co","email":"z@y.co"}}`), 400),
 		jb("invalid UTF-8", good, []byte("{\"lead\":{\"uuid\":\"a\xff\"}}"), 400),
 		jb("truncated JSON", good, jbBody[:len(jbBody)/2], 400),
+		jb("lead uuid over 1 KiB", good, []byte(`{"lead":{"uuid":"`+strings.Repeat("u", 1025)+`"}}`), 400),
+		jb("company_uuid over 1 KiB", jbHeader(t, config.DevJourneyBeeSecret, journeybee.Claims{CompanyUUID: strings.Repeat("c", 1025),
+			UserUUID: "u", EventID: "lead_created", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}), jbBody, 400),
 		jb("256 KiB + 1", good, big, 413),
 		jb("text/plain", http.Header{"Content-Type": {"text/plain"}, "Authorization": good["Authorization"]}, jbBody, 415),
 		{name: "journeybee/GET", method: "GET", route: "journeybee", hdr: good, status: 405},
@@ -158,6 +172,11 @@ func TestHostileInput(t *testing.T) {
 	}
 
 	ldBody, _ := samples.Body("leadron", "lead.created")
+	ldLong := func(field string) []byte { // field's value far over its store bound
+		v := map[string]string{"id": "evt_1", "leadId": "l"}
+		v[field] = strings.Repeat("x", 5000)
+		return fmt.Appendf(nil, `{"id":%q,"type":"lead.created","createdAt":"2026-05-27T23:34:12Z","data":{"leadId":%q}}`, v["id"], v["leadId"])
+	}
 	ld := func(name string, hdr http.Header, body []byte, status int) hostile {
 		return hostile{name: "leadron/" + name, method: "POST", route: "leadron", hdr: hdr, body: body, status: status}
 	}
@@ -181,6 +200,8 @@ func TestHostileInput(t *testing.T) {
 			[]byte(`{"id":"evt_1","type":"lead.created","createdAt":"yesterday","data":{"leadId":"l"}}`), 400),
 		ld("duplicate id", ldHeader([]byte(`{"id":"evt_1","id":"evt_2","type":"lead.created","createdAt":"2026-05-27T23:34:12Z","data":{"leadId":"l"}}`)),
 			[]byte(`{"id":"evt_1","id":"evt_2","type":"lead.created","createdAt":"2026-05-27T23:34:12Z","data":{"leadId":"l"}}`), 400),
+		ld("lead id over 1 KiB", ldHeader(ldLong("leadId")), ldLong("leadId"), 400),
+		ld("envelope id over 4 KiB", ldHeader(ldLong("id")), ldLong("id"), 400),
 		ld("huge number id field", ldHeader([]byte(`{"id":"evt_1","type":"lead.created","createdAt":"2026-05-27T23:34:12Z","data":{"leadId":1e999}}`)),
 			[]byte(`{"id":"evt_1","type":"lead.created","createdAt":"2026-05-27T23:34:12Z","data":{"leadId":1e999}}`), 400),
 	)
@@ -260,13 +281,126 @@ func TestHostileInput(t *testing.T) {
 	if n := countEvents(t, st); n != 3 {
 		t.Fatalf("%d events after three good deliveries", n)
 	}
+
+	// Genuine deliveries at the input edges, in order: each gets its
+	// documented answer and never a 5xx (a 5xx is retried forever, and the
+	// lead is lost when the provider gives up).
+	// A token of its own (HS256 is deterministic: the same claims in the
+	// same second are the same token as good's), bound to its first body.
+	tokClaims := claims
+	tokClaims.UserUUID = "user_2"
+	tok := jbHeader(t, config.DevJourneyBeeSecret, tokClaims)
+	farExp := claims
+	farExp.ExpiresAt = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC) // beyond what the stores keep
+	ld2300 := []byte(`{"id":"evt_2300","type":"lead.created","createdAt":"2300-01-01T00:00:00Z","data":{"leadId":"ld_2300"}}`)
+	ld10000 := []byte(`{"id":"evt_10000","type":"lead.created","createdAt":"9999-12-31T23:59:59-01:00","data":{"leadId":"ld_10000"}}`)
+	jb9000 := []byte(`{"lead":{"uuid":"lead_9000","created_at":"9000-01-01T00:00:00Z"}}`)
+	incompressible := incompressibleLeadron(t, config.DefaultMaxBodyBytes)
+	tomba := func(score int) []byte {
+		return fmt.Appendf(nil, `{"data":{"email":"ada@example.com","score":%d}}`, score)
+	}
+	zeroOccurred := func(t *testing.T, ev store.Event) {
+		if !ev.OccurredAt.IsZero() || ev.Meta["occurred_at_out_of_range"] == "" {
+			t.Errorf("OccurredAt %v, Meta %v; want zero, the value in Meta", ev.OccurredAt, ev.Meta)
+		}
+	}
+	edges := []struct {
+		name    string
+		route   string
+		hdr     http.Header
+		body    []byte
+		advance time.Duration // the handlers' clock moves this much first
+		status  int
+		answer  string // status of a 2xx, error code otherwise
+		check   func(t *testing.T, ev store.Event)
+	}{
+		{name: "leadron/createdAt in 2300", route: "leadron", hdr: ldHeader(ld2300), body: ld2300, status: 200, answer: "accepted", check: zeroOccurred},
+		{name: "leadron/createdAt in year 10000 UTC", route: "leadron", hdr: ldHeader(ld10000), body: ld10000, status: 200, answer: "accepted", check: zeroOccurred},
+		{name: "leadron/incompressible 256 KiB", route: "leadron", hdr: ldHeader(incompressible), body: incompressible, status: 200, answer: "accepted",
+			check: func(t *testing.T, ev store.Event) {
+				if !bytes.Equal(ev.Raw, incompressible) || len(ev.Normalized) < 200<<10 {
+					t.Errorf("stored %d bytes raw, %d normalized", len(ev.Raw), len(ev.Normalized))
+				}
+			}},
+		{name: "journeybee/created_at in 9000", route: "journeybee", hdr: good, body: jb9000, status: 200, answer: "accepted", check: zeroOccurred},
+		{name: "journeybee/exp in 9999, token bound for ever", route: "journeybee", hdr: jbHeader(t, config.DevJourneyBeeSecret, farExp),
+			body: []byte(`{"lead":{"uuid":"lead_far"}}`), status: 200, answer: "accepted"},
+		{name: "journeybee/token's first body", route: "journeybee", hdr: tok, body: []byte(`{"lead":{"uuid":"lead_A"}}`), status: 200, answer: "accepted"},
+		{name: "journeybee/same token, another body", route: "journeybee", hdr: tok, body: []byte(`{"lead":{"uuid":"lead_B"}}`), status: 401, answer: "token_reused"},
+		{name: "journeybee/same token, same body", route: "journeybee", hdr: tok, body: []byte(`{"lead":{"uuid":"lead_A"}}`), status: 200, answer: "duplicate"},
+		{name: "tomba/A", route: "tomba", hdr: tbHeader(config.DevTombaToken), body: tomba(50), status: 200, answer: "accepted"},
+		{name: "tomba/A again within the dedupe window", route: "tomba", hdr: tbHeader(config.DevTombaToken), body: tomba(50), advance: time.Hour, status: 200, answer: "duplicate"},
+		{name: "tomba/B", route: "tomba", hdr: tbHeader(config.DevTombaToken), body: tomba(60), advance: time.Hour, status: 200, answer: "accepted"},
+		{name: "tomba/A after the dedupe window", route: "tomba", hdr: tbHeader(config.DevTombaToken), body: tomba(50), advance: 23 * time.Hour, status: 200, answer: "accepted"},
+	}
+	for _, e := range edges {
+		t.Run(e.name, func(t *testing.T) {
+			clockMu.Lock()
+			clock = clock.Add(e.advance)
+			clockMu.Unlock()
+			before := countEvents(t, st)
+			req, _ := http.NewRequest("POST", srv.URL+"/webhooks/"+e.route, bytes.NewReader(e.body))
+			req.Header = e.hdr.Clone()
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var a struct {
+				Status  string `json:"status"`
+				Error   string `json:"error"`
+				EventID string `json:"event_id"`
+			}
+			_ = json.Unmarshal(body, &a)
+			got := a.Status
+			if resp.StatusCode != 200 {
+				got = a.Error
+			}
+			if resp.StatusCode != e.status || got != e.answer {
+				t.Fatalf("got %d %s, want %d %s", resp.StatusCode, body, e.status, e.answer)
+			}
+			want := before
+			if e.answer == "accepted" {
+				want++
+			}
+			if n := countEvents(t, st); n != want {
+				t.Fatalf("%d events, want %d", n, want)
+			}
+			if e.check != nil {
+				ev, err := st.Get(context.Background(), a.EventID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.check(t, ev)
+			}
+		})
+	}
+}
+
+// incompressibleLeadron is a signed-to-be lead.updated body of exactly n
+// bytes whose changes carry random base64 (gzip saves a quarter at most;
+// the canonical record copies the changes).
+func incompressibleLeadron(t *testing.T, n int) []byte {
+	t.Helper()
+	head := `{"id":"evt_incompressible","type":"lead.updated","createdAt":"2026-05-27T23:34:12Z","data":{"leadId":"ld_big","changes":{"notes":"`
+	tail := `"}}}`
+	pad := make([]byte, n)
+	if _, err := rand.Read(pad); err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(head + base64.StdEncoding.EncodeToString(pad)[:n-len(head)-len(tail)] + tail)
+	if len(body) != n || !json.Valid(body) {
+		t.Fatalf("built a body of %d bytes, valid %v", len(body), json.Valid(body))
+	}
+	return body
 }
 
 func countEvents(t *testing.T, st *sqlite.Store) int {
 	t.Helper()
 	n := 0
 	for _, p := range wire.Providers {
-		evs, err := st.ListByProvider(context.Background(), p, time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Now().Add(time.Hour), 1000)
+		evs, err := st.ListByProvider(context.Background(), p, time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Now().Add(1000*time.Hour), 1000)
 		if err != nil {
 			t.Fatal(err)
 		}

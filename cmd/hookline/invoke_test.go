@@ -901,6 +901,7 @@ func benchEvents(b *testing.B, tmpl *template.Template, id string, env []string,
 	}
 	return nil, false
 }
+
 // resignEvent re-signs an API Gateway event to a provider's route whose
 // credentials were made with from, with to; any other event is returned as
 // is. Only the headers change.

@@ -97,6 +97,10 @@ func LoadScope(ctx context.Context, scope config.Scope) (*Env, error) {
 	if dev := cfg.DevelopmentSecrets(); len(dev) > 0 && !onStandIns(os.LookupEnv) {
 		return nil, fmt.Errorf("awsenv: %s: hookline's development secrets are public and the events/ samples signed with them stay valid until 2100; store your own", strings.Join(dev, ", "))
 	}
+	// A verified body the table cannot hold would be a 5xx on every retry.
+	if err := cfg.CheckMaxBody("DynamoDB", int64(dynamo.MaxBodyBytes)); err != nil {
+		return nil, fmt.Errorf("awsenv: %w", err)
+	}
 	return &Env{
 		AWS:       awsCfg,
 		Config:    cfg,

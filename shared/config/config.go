@@ -62,6 +62,14 @@ type JourneyBee struct {
 	Secrets []string `yaml:"secrets"`
 	// MaxTokenAge optionally rejects tokens issued longer ago than this.
 	MaxTokenAge Duration `yaml:"max_token_age"`
+	// DedupeWindow is how long a delivery's key is remembered: JourneyBee
+	// sends no event id, so the key hashes the body. Default 24 hours.
+	DedupeWindow Duration `yaml:"dedupe_window"`
+	// RejectReusedTokens binds each token to the body it first came with,
+	// for the token's lifetime: the same token with another body is 401
+	// token_reused. Off by default (JourneyBee does not document whether it
+	// ever sends one token with several deliveries).
+	RejectReusedTokens bool `yaml:"reject_reused_tokens"`
 }
 
 // Leadron: secrets are webhook signing secrets (current first).
@@ -73,13 +81,18 @@ type Leadron struct {
 type Tomba struct {
 	Header  string   `yaml:"header"`
 	Secrets []string `yaml:"secrets"`
+	// DedupeWindow is how long a delivery's key (a hash of the body: Tomba
+	// sends no event id) is remembered. Default 24 hours.
+	DedupeWindow Duration `yaml:"dedupe_window"`
 }
 
 // Ingest tunes the receiving side.
 type Ingest struct {
 	// MaxBodyBytes bounds a delivery's body (413 above). Default 256 KiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
-	// IdempotencyWindow is how long a delivery's key is remembered. Default 7 days.
+	// IdempotencyWindow is how long a key taken from a provider's event id
+	// (Leadron) is remembered. Default 7 days. Keys hashed from the body
+	// have their own, shorter window: sources.<name>.dedupe_window.
 	IdempotencyWindow Duration `yaml:"idempotency_window"`
 	// Retention is how long events are kept. Default 30 days.
 	Retention Duration `yaml:"retention"`
@@ -120,6 +133,7 @@ type Destination struct {
 const (
 	DefaultMaxBodyBytes      = 256 << 10
 	DefaultIdempotencyWindow = 7 * 24 * time.Hour
+	DefaultDedupeWindow      = 24 * time.Hour
 	DefaultRetention         = 30 * 24 * time.Hour
 	DefaultSweepAfter        = time.Minute
 	DefaultTombaHeader       = "X-Tomba-Token"
@@ -600,6 +614,17 @@ func (c *Config) normalize(scope Scope) error {
 	if in.Retention < in.IdempotencyWindow {
 		return errors.New("ingest.retention must be at least ingest.idempotency_window")
 	}
+	for _, w := range []struct {
+		name string
+		d    *Duration
+	}{{"journeybee", &c.Sources.JourneyBee.DedupeWindow}, {"tomba", &c.Sources.Tomba.DedupeWindow}} {
+		if *w.d == 0 {
+			*w.d = Duration(DefaultDedupeWindow)
+		}
+		if in.Retention < *w.d {
+			return fmt.Errorf("ingest.retention must be at least sources.%s.dedupe_window", w.name)
+		}
+	}
 	if in.SweepAfter == 0 {
 		in.SweepAfter = Duration(DefaultSweepAfter)
 	}
@@ -710,6 +735,33 @@ func (c *Config) Providers() []string {
 		out = append(out, "tomba")
 	}
 	return out
+}
+
+// KeyWindow is how long the idempotency keys of a provider's deliveries are
+// remembered: sources.<name>.dedupe_window for the providers whose keys hash
+// the body (journeybee, tomba: a later, legitimate repeat of the same body
+// must not be swallowed for a week), ingest.idempotency_window for keys
+// taken from a provider's own event id (leadron).
+func (c *Config) KeyWindow(provider string) time.Duration {
+	switch provider {
+	case "journeybee":
+		return c.Sources.JourneyBee.DedupeWindow.D()
+	case "tomba":
+		return c.Sources.Tomba.DedupeWindow.D()
+	}
+	return c.Ingest.IdempotencyWindow.D()
+}
+
+// CheckMaxBody refuses an ingest.max_body_bytes over limit, the largest
+// body the event store always holds (store names it in the error). The AWS
+// functions call it with dynamo.MaxBodyBytes: a verified body the store
+// could not hold would be a 5xx on every retry.
+func (c *Config) CheckMaxBody(store string, limit int64) error {
+	if c.Ingest.MaxBodyBytes > limit {
+		return fmt.Errorf("%w: ingest.max_body_bytes %d is over %d, the largest body a %s event always holds",
+			ErrInvalid, c.Ingest.MaxBodyBytes, limit, store)
+	}
+	return nil
 }
 
 // Matches reports whether the destination wants events of the canonical type.

@@ -105,6 +105,9 @@ func TestParseRejects(t *testing.T) {
 		{"destination timeout the processor cannot honour", base + "destinations: [{name: a, type: log, timeout: 46s}]\n", "destinations[0].timeout 46s: at most 45s"},
 		{"destination timeout over the Lambda's", base + "destinations: [{name: a, type: log, timeout: 2m}]\n", "timeout 2m: at most 45s"},
 		{"negative workers", base + "processor: { workers: -1 }\n", "workers"},
+		{"dedupe window over retention", "sources:\n  tomba: { secrets: [t], dedupe_window: 40d }\n", "sources.tomba.dedupe_window"},
+		{"dedupe window on leadron", "sources:\n  leadron: { secrets: [s], dedupe_window: 1d }\n", "dedupe_window"},
+		{"reject_reused_tokens on tomba", "sources:\n  tomba: { secrets: [t], reject_reused_tokens: true }\n", "reject_reused_tokens"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -380,5 +383,54 @@ func TestDevelopmentSecretsFound(t *testing.T) {
 	c, _ = Parse(context.Background(), []byte("sources:\n  leadron: { secrets: [mine] }\n"), env(nil), nil)
 	if d := c.DevelopmentSecrets(); len(d) != 0 {
 		t.Errorf("own secrets reported as development ones: %q", d)
+	}
+}
+
+// TestKeyWindows: keys hashed from the body (journeybee, tomba) get their
+// source's dedupe_window, 24 hours unless set; leadron's event-id keys get
+// ingest.idempotency_window.
+func TestKeyWindows(t *testing.T) {
+	c := Development()
+	for p, want := range map[string]time.Duration{"journeybee": 24 * time.Hour, "tomba": 24 * time.Hour, "leadron": 7 * 24 * time.Hour} {
+		if got := c.KeyWindow(p); got != want {
+			t.Errorf("default KeyWindow(%s) = %v, want %v", p, got, want)
+		}
+	}
+	if c.Sources.JourneyBee.RejectReusedTokens {
+		t.Error("reject_reused_tokens is on by default")
+	}
+	doc := `
+sources:
+  journeybee: { secrets: [j], dedupe_window: 2h, reject_reused_tokens: true }
+  leadron:    { secrets: [l] }
+  tomba:      { secrets: [t], dedupe_window: 3d }
+ingest: { idempotency_window: 10d }
+`
+	c, err := Parse(context.Background(), []byte(doc), env(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]time.Duration{"journeybee": 2 * time.Hour, "tomba": 72 * time.Hour, "leadron": 10 * 24 * time.Hour} {
+		if got := c.KeyWindow(p); got != want {
+			t.Errorf("KeyWindow(%s) = %v, want %v", p, got, want)
+		}
+	}
+	if !c.Sources.JourneyBee.RejectReusedTokens {
+		t.Error("reject_reused_tokens: true not read")
+	}
+}
+
+func TestCheckMaxBody(t *testing.T) {
+	c := Development()
+	if err := c.CheckMaxBody("DynamoDB", 300<<10); err != nil {
+		t.Fatalf("default limit against 300 KiB: %v", err)
+	}
+	c, err := Parse(context.Background(), []byte("sources:\n  leadron: { secrets: [s] }\ningest: { max_body_bytes: 400000 }\n"), env(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.CheckMaxBody("DynamoDB", 363510)
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "ingest.max_body_bytes 400000 is over 363510") || !strings.Contains(err.Error(), "DynamoDB") {
+		t.Fatalf("CheckMaxBody = %v", err)
 	}
 }

@@ -11,29 +11,43 @@ import (
 )
 
 // memStore is a hand-written in-memory store with the store contract's
-// semantics (atomic claim+put under one lock) and a switch to fail.
+// semantics (Validate, atomic claim+put under one lock, claims that expire
+// by the new event's ReceivedAt, no credential binding) and switches to
+// fail.
 type memStore struct {
 	mu     sync.Mutex
-	keys   map[string]string // provider/key → event id
+	keys   map[string]claim // provider/key
 	events map[string]store.Event
 	down   bool
+	fail   error // returned by Put when set
+}
+
+type claim struct {
+	id      string
+	expires time.Time // zero: never
 }
 
 func newMemStore() *memStore {
-	return &memStore{keys: map[string]string{}, events: map[string]store.Event{}}
+	return &memStore{keys: map[string]claim{}, events: map[string]store.Event{}}
 }
 
-func (m *memStore) Put(_ context.Context, ev store.Event, _ time.Time) (store.PutResult, error) {
+func (m *memStore) Put(_ context.Context, ev store.Event, keyExpiresAt time.Time) (store.PutResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.down {
 		return store.PutResult{}, fmt.Errorf("put: connection refused: %w", store.ErrUnavailable)
 	}
-	k := ev.Provider + "/" + ev.IdempotencyKey
-	if id, ok := m.keys[k]; ok {
-		return store.PutResult{Duplicate: true, ID: id, Status: m.events[id].Status}, nil
+	if m.fail != nil {
+		return store.PutResult{}, m.fail
 	}
-	m.keys[k] = ev.ID
+	if err := ev.Validate(); err != nil {
+		return store.PutResult{}, err
+	}
+	k := ev.Provider + "/" + ev.IdempotencyKey
+	if c, ok := m.keys[k]; ok && (c.expires.IsZero() || !c.expires.Before(ev.ReceivedAt)) {
+		return store.PutResult{Duplicate: true, ID: c.id, Status: m.events[c.id].Status}, nil
+	}
+	m.keys[k] = claim{id: ev.ID, expires: keyExpiresAt}
 	m.events[ev.ID] = ev
 	return store.PutResult{ID: ev.ID, Status: store.StatusReceived}, nil
 }
@@ -77,11 +91,14 @@ func (m *memStore) all() []store.Event {
 
 func (m *memStore) setDown(b bool) { m.mu.Lock(); m.down = b; m.mu.Unlock() }
 
+func (m *memStore) setFail(err error) { m.mu.Lock(); m.fail = err; m.mu.Unlock() }
+
 // memQueue records enqueued event ids and can fail.
 type memQueue struct {
 	mu   sync.Mutex
 	ids  []string
 	down bool
+	fail error // returned by Enqueue when set
 }
 
 func (q *memQueue) Enqueue(_ context.Context, id, _ string) error {
@@ -89,6 +106,9 @@ func (q *memQueue) Enqueue(_ context.Context, id, _ string) error {
 	defer q.mu.Unlock()
 	if q.down {
 		return fmt.Errorf("send: %w", queue.ErrUnavailable)
+	}
+	if q.fail != nil {
+		return q.fail
 	}
 	q.ids = append(q.ids, id)
 	return nil

@@ -8,6 +8,22 @@
 // enqueue failed, the answer is 503; the provider's retry is then a duplicate
 // of an event still in status received, which is enqueued again before the
 // 2xx. The Sweeper catches events whose provider never retried.
+//
+// Bad input is never a 5xx (the provider would retry it forever), and our
+// own failure is never a 4xx (the provider would give up on a good lead).
+// So the mapping from a verified Delivery to a stored Event (newEvent) makes
+// every verified delivery storable or refuses it as a 400 first:
+//
+//   - An OccurredAt the stores cannot keep (outside years 1678 to 2262, e.g.
+//     Leadron's createdAt "2300-01-01T00:00:00Z") is stored as zero (unknown),
+//     its value kept in Meta["occurred_at_out_of_range"]: a real lead with a
+//     silly timestamp is not lost, and the raw body, stored and forwarded
+//     byte for byte, still carries it.
+//   - Type, EntityID, Tenant and Meta over the store's bounds (kilobytes:
+//     no real id is that long) are refused as invalid_payload.
+//
+// Every error becomes a status in one place, classify, which also names the
+// cause of every 5xx as a safe class for the log line and the metrics.
 package ingest
 
 import (
@@ -16,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
 	"slices"
@@ -76,9 +93,17 @@ type Handler struct {
 	Methods []string
 	// MaxBody bounds the body in bytes (default 256 KiB).
 	MaxBody int64
-	// KeyWindow is how long idempotency keys are remembered (default 7 days);
-	// Retention how long events are kept (default 30 days).
+	// KeyWindow is how long idempotency keys are remembered (default 7
+	// days; config.KeyWindow gives each provider its own: 24 hours for keys
+	// hashed from the body); Retention how long events are kept (default 30
+	// days).
 	KeyWindow, Retention time.Duration
+	// BindCredential, if set, identifies the credential of a verified
+	// delivery (a digest, never the credential) and how long it stays
+	// valid; the store then binds it to the delivery's key and refuses it
+	// with another body (401 token_reused). journeybee.Credential, when
+	// sources.journeybee.reject_reused_tokens is on.
+	BindCredential func(h http.Header, d provider.Delivery) (id string, validUntil time.Time, err error)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Observe, if set, is called once per delivery with its result (metrics).
@@ -130,6 +155,9 @@ var (
 	errMethod    = errors.New("method not allowed")
 	errTooLarge  = errors.New("body too large")
 	errMediaType = errors.New("content type is not JSON")
+	// Our own failures before the store (500).
+	errEncode     = errors.New("cannot encode the normalized record")
+	errCredential = errors.New("cannot identify the credential")
 )
 
 // Handle runs one delivery through the pipeline. It never returns a 2xx
@@ -171,6 +199,16 @@ func (h *Handler) handle(ctx context.Context, req Request, now time.Time, res *R
 	ev, err := newEvent(d, now, h.retention())
 	if err != nil {
 		return h.fail(res, err)
+	}
+	if h.BindCredential != nil {
+		id, until, err := h.BindCredential(req.Header, d)
+		if err != nil {
+			return h.fail(res, fmt.Errorf("%w: %w", errCredential, err))
+		}
+		if store.CheckTime(until) != nil {
+			until = time.Time{} // beyond what a store keeps: never expires
+		}
+		ev.Credential = store.Credential{ID: id, ExpiresAt: until}
 	}
 	var put store.PutResult
 	qs, atomic := h.Store.(QueuingStore)
@@ -233,13 +271,18 @@ func (h *Handler) checkTransport(req Request) error {
 	return nil
 }
 
-// newEvent builds the stored event from a verified delivery.
+// Meta key holding an OccurredAt the stores cannot keep (see the package doc).
+const metaOccurredOutOfRange = "occurred_at_out_of_range"
+
+// newEvent builds the stored event from a verified delivery, so that any
+// store can keep it (see the package doc); the error is a 400 for a field
+// the store cannot keep, a 500 for our own encoding failure.
 func newEvent(d provider.Delivery, now time.Time, retention time.Duration) (store.Event, error) {
 	norm, err := json.Marshal(d.Normalized)
 	if err != nil {
-		return store.Event{}, err
+		return store.Event{}, fmt.Errorf("%w: %w", errEncode, err)
 	}
-	return store.Event{
+	ev := store.Event{
 		ID:             ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String(),
 		Provider:       d.Provider,
 		Type:           d.Type,
@@ -254,41 +297,104 @@ func newEvent(d provider.Delivery, now time.Time, retention time.Duration) (stor
 		Status:         store.StatusReceived,
 		UpdatedAt:      now.UTC(),
 		ExpiresAt:      now.Add(retention).UTC(),
-	}, nil
+	}
+	if store.CheckTime(ev.OccurredAt) != nil {
+		ev.Meta = maps.Clone(d.Meta) // the provider's map is the caller's
+		if ev.Meta == nil {
+			ev.Meta = map[string]string{}
+		}
+		ev.Meta[metaOccurredOutOfRange] = ev.OccurredAt.UTC().Format(time.RFC3339Nano)
+		ev.OccurredAt = time.Time{}
+	}
+	if field, size, limit := store.Oversized(ev); field != "" {
+		// The only fields that can be over a bound come from the body or
+		// the token; the message names the field, never its value.
+		what := map[string]string{"Type": "event type", "EntityID": "entity id", "Tenant": "tenant", "Meta": "verified metadata"}[field]
+		if what == "" {
+			what = field
+		}
+		return store.Event{}, fmt.Errorf("the delivery's %s is %d bytes, over %d: %w", what, size, limit, provider.ErrInvalidPayload)
+	}
+	return ev, nil
 }
 
-// classify maps an error to its status, reason code and safe message. It is
-// the one place where errors become HTTP statuses.
-func classify(err error) (status int, code, message string) {
+// Causes of a 5xx, as logged and counted (Result.Reason): safe classes that
+// tell an operator where to look, never an error's text.
+const (
+	CauseStoreUnavailable = "store_unavailable" // the store's backend failed (503)
+	CauseStoreTimeout     = "store_timeout"     // the store did not answer in time (503)
+	CauseQueueUnavailable = "queue_unavailable" // the queue failed (503)
+	CauseQueueTimeout     = "queue_timeout"     // the queue did not answer in time (503)
+	CauseTimeout          = "timeout"           // the request's deadline passed (503)
+	CauseCanceled         = "canceled"          // the request was canceled (503)
+	CauseStoreLimit       = "store_limit"       // the store refused the event's size (500)
+	CauseStoreRefused     = "store_refused"     // the store refused the event otherwise (500)
+	CauseNoSecret         = "no_secret"         // the provider has no secret (500)
+	CauseEncode           = "encode_failed"     // the normalized record did not encode (500)
+	CauseCredential       = "credential_unreadable"
+	CauseInternal         = "internal" // anything else (500)
+)
+
+// classify maps an error to its status, its reason code and safe message
+// (the answer's), and its cause (Result.Reason: the code, or for a 5xx a
+// finer class, one of the Cause constants). It is the one place where
+// errors become HTTP statuses.
+func classify(err error) (status int, code, message, cause string) {
+	timeout := errors.Is(err, context.DeadlineExceeded)
 	switch {
 	case errors.Is(err, errMethod):
-		return http.StatusMethodNotAllowed, "method_not_allowed", "this route accepts the provider's webhook method only"
+		return http.StatusMethodNotAllowed, "method_not_allowed", "this route accepts the provider's webhook method only", "method_not_allowed"
 	case errors.Is(err, errTooLarge):
-		return http.StatusRequestEntityTooLarge, "body_too_large", "the body is over the configured limit"
+		return http.StatusRequestEntityTooLarge, "body_too_large", "the body is over the configured limit", "body_too_large"
 	case errors.Is(err, errMediaType):
-		return http.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as application/json"
-	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		return http.StatusServiceUnavailable, "store_unavailable", "temporarily unable to store the delivery; retry later"
+		return http.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as application/json", "unsupported_media_type"
+	case errors.Is(err, store.ErrCredentialReused):
+		return http.StatusUnauthorized, "token_reused", "the delivery's credentials were already used with another body", "token_reused"
+	case errors.Is(err, store.ErrUnavailable):
+		c := CauseStoreUnavailable
+		if timeout {
+			c = CauseStoreTimeout
+		}
+		return http.StatusServiceUnavailable, "store_unavailable", "temporarily unable to store the delivery; retry later", c
+	case errors.Is(err, queue.ErrUnavailable):
+		c := CauseQueueUnavailable
+		if timeout {
+			c = CauseQueueTimeout
+		}
+		return http.StatusServiceUnavailable, "queue_unavailable", "temporarily unable to queue the delivery; retry later", c
+	case timeout:
+		return http.StatusServiceUnavailable, "store_unavailable", "temporarily unable to store the delivery; retry later", CauseTimeout
+	case errors.Is(err, context.Canceled):
+		return http.StatusServiceUnavailable, "store_unavailable", "temporarily unable to store the delivery; retry later", CauseCanceled
 	}
+	const internal = "internal error; retry later"
 	if reason := provider.Reason(err); reason != "" {
 		if provider.IsAuth(err) {
-			return http.StatusUnauthorized, reason, "the delivery's credentials were not accepted"
+			return http.StatusUnauthorized, reason, "the delivery's credentials were not accepted", reason
 		}
 		if errors.Is(err, provider.ErrNoSecret) {
-			return http.StatusInternalServerError, "internal", "internal error; retry later"
+			return http.StatusInternalServerError, "internal", internal, CauseNoSecret
 		}
 		// Payload errors carry a safe message (field names, never values).
-		return http.StatusBadRequest, reason, err.Error()
+		return http.StatusBadRequest, reason, err.Error(), reason
 	}
-	if errors.Is(err, queue.ErrUnavailable) {
-		return http.StatusServiceUnavailable, "queue_unavailable", "temporarily unable to queue the delivery; retry later"
+	cause = CauseInternal
+	switch {
+	case errors.Is(err, store.ErrTooLarge):
+		cause = CauseStoreLimit
+	case errors.Is(err, store.ErrInvalid):
+		cause = CauseStoreRefused
+	case errors.Is(err, errEncode):
+		cause = CauseEncode
+	case errors.Is(err, errCredential):
+		cause = CauseCredential
 	}
-	return http.StatusInternalServerError, "internal", "internal error; retry later"
+	return http.StatusInternalServerError, "internal", internal, cause
 }
 
 func (h *Handler) fail(res *Result, err error) Response {
-	status, code, msg := classify(err)
-	res.Reason = code
+	status, code, msg, cause := classify(err)
+	res.Reason = cause
 	if status >= 500 {
 		res.Outcome = OutcomeError
 	} else {

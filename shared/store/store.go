@@ -11,6 +11,9 @@
 //	    store ev with status received. If the key is already claimed and has
 //	    not expired, nothing is written and the result names the first event
 //	    (Duplicate, its ID and current Status). Never check-then-write.
+//	    If ev.Credential.ID is set, the same step also binds that credential
+//	    to ev.IdempotencyKey (see Credential): a credential bound to another
+//	    key fails the whole step with ErrCredentialReused.
 //	Get(ctx, id string) (Event, error)                       // ErrNotFound
 //	Transition(ctx, id string, from, to Status) (bool, error) // false if not in from
 //	ListByStatus(ctx, s Status, receivedBefore time.Time, limit int) ([]Event, error)
@@ -44,7 +47,31 @@
 //     so fewer than limit events does not prove there are no more.
 //   - Times come back in UTC, to the nanosecond; a zero time stays zero.
 //     Empty Raw, Normalized, Meta and Deliveries come back nil.
+//   - Every event that passes Validate is stored whole, up to a Raw of the
+//     adapter's limit (store/dynamo: dynamo.MaxBodyBytes; SQLite: none
+//     below the ingest limit). The small fields are bounded (MaxIDLen,
+//     MaxProviderLen, MaxFieldLen, MaxIdempotencyKeyLen, MaxMetaBytes) so
+//     that this limit is a fixed number an operator can check the config
+//     against.
 //
+// # Credential binding
+//
+// A credential that does not sign the body (JourneyBee's bearer JWT) can be
+// presented again with another body. Put can refuse that: with
+// ev.Credential.ID set (a digest of the credential, never the credential),
+// Put also records "this credential came with ev.IdempotencyKey" until
+// ev.Credential.ExpiresAt (zero: never), in the same atomic step as the key
+// claim and the event:
+//
+//   - A credential not bound yet, or bound with an expiry before the new
+//     event's ReceivedAt, or bound to this same IdempotencyKey, is fine:
+//     Put goes on as without it, and binds it if (and only if) it stores a
+//     new event. A duplicate binds nothing.
+//   - A credential bound, unexpired, to another IdempotencyKey fails Put
+//     with ErrCredentialReused and nothing is written, even if the key is
+//     also claimed (the reuse is what the caller must hear about).
+//   - Bindings are scoped by Provider, like keys.
+
 // # Delivery state and versions
 //
 // The processor keeps each destination's delivery state with the event
@@ -116,6 +143,21 @@ type Event struct {
 	// Deliveries is the delivery state of each destination the event was
 	// routed to, in the order the processor saved it.
 	Deliveries []Delivery
+
+	// Credential, when its ID is set, is bound to IdempotencyKey by Put (see
+	// "Credential binding" in the package doc). It is a claim, not a field
+	// of the stored event: Get and the lists return it empty.
+	Credential Credential
+}
+
+// Credential identifies the credential one delivery carried.
+type Credential struct {
+	// ID is a digest of the credential (e.g. hex SHA-256 of a token), never
+	// the credential itself. Empty: no binding.
+	ID string
+	// ExpiresAt is when the credential stops being accepted; the binding
+	// lasts until then. Zero: never.
+	ExpiresAt time.Time
 }
 
 // Delivery is one destination's delivery state for one event. A delivery
@@ -150,6 +192,10 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrUnavailable wraps every failure of the backend itself.
 	ErrUnavailable = errors.New("store: unavailable")
+	// ErrCredentialReused: Put refused an event whose Credential is bound,
+	// unexpired, to another idempotency key. Nothing was written. It is the
+	// delivery's fault, neither the caller's bug nor the backend's.
+	ErrCredentialReused = errors.New("store: credential already used with another body")
 )
 
 // Additions shared by the adapters: the rules every store checks before it
@@ -161,10 +207,28 @@ var (
 // not wrap ErrUnavailable.
 var ErrInvalid = errors.New("store: invalid")
 
+// ErrTooLarge wraps an adapter's refusal of an event too big for it
+// (store/dynamo: a Raw over dynamo.MaxBodyBytes). Nothing was written. It
+// wraps ErrInvalid: the caller must keep bodies under the adapter's limit.
+var ErrTooLarge = fmt.Errorf("%w: too large", ErrInvalid)
+
 // MaxIdempotencyKeyLen bounds Event.IdempotencyKey in bytes. Provider keys are
 // at most 128 bytes; the bound keeps the DynamoDB key item well under its
 // 2,048-byte partition key limit.
 const MaxIdempotencyKeyLen = 1024
+
+// Bounds of the other small fields, in bytes, so that an event's size is
+// its Raw and Normalized plus at most a few KiB (store/dynamo computes its
+// body limit from them). Type, EntityID and Tenant come from the provider's
+// body or token: ingest refuses a delivery over these as an invalid payload
+// before it reaches a store (CheckSizes).
+const (
+	MaxIDLen       = 128  // ID (ingest makes 26-byte ULIDs)
+	MaxProviderLen = 64   // Provider
+	MaxFieldLen    = 1024 // Type, EntityID, Tenant, Credential.ID
+	// MaxMetaBytes bounds Meta as JSON (what the adapters store).
+	MaxMetaBytes = 4096
+)
 
 // Time limits: every non-zero time of an Event must lie strictly between
 // these (the range of int64 Unix nanoseconds, years 1678 to 2262), so stores
@@ -196,7 +260,8 @@ func (ev Event) Validate() error {
 		return fmt.Errorf("%w: event %s has no ReceivedAt", ErrInvalid, ev.ID)
 	}
 	for name, v := range map[string]string{"ID": ev.ID, "Provider": ev.Provider, "Type": ev.Type,
-		"IdempotencyKey": ev.IdempotencyKey, "EntityID": ev.EntityID, "Tenant": ev.Tenant} {
+		"IdempotencyKey": ev.IdempotencyKey, "EntityID": ev.EntityID, "Tenant": ev.Tenant,
+		"Credential.ID": ev.Credential.ID} {
 		if !utf8.ValidString(v) {
 			return fmt.Errorf("%w: event %q: %s is not UTF-8", ErrInvalid, ev.ID, name)
 		}
@@ -206,12 +271,73 @@ func (ev Event) Validate() error {
 			return fmt.Errorf("%w: event %s: Meta is not UTF-8", ErrInvalid, ev.ID)
 		}
 	}
-	for _, t := range []time.Time{ev.ReceivedAt, ev.OccurredAt, ev.UpdatedAt, ev.ExpiresAt} {
+	if err := CheckSizes(ev); err != nil {
+		return fmt.Errorf("event %s: %w", ev.ID, err)
+	}
+	for _, t := range []time.Time{ev.ReceivedAt, ev.OccurredAt, ev.UpdatedAt, ev.ExpiresAt, ev.Credential.ExpiresAt} {
 		if err := CheckTime(t); err != nil {
 			return fmt.Errorf("event %s: %w", ev.ID, err)
 		}
 	}
 	return nil
+}
+
+// CheckSizes reports whether ev's small fields are within their bounds
+// (MaxIDLen, MaxProviderLen, MaxFieldLen, MaxMetaBytes; the key's is checked
+// by Validate). The error wraps ErrInvalid and names the field, never its
+// value. Validate calls it.
+func CheckSizes(ev Event) error {
+	if field, size, limit := Oversized(ev); field != "" {
+		return fmt.Errorf("%w: %s is %d bytes, over %d", ErrInvalid, field, size, limit)
+	}
+	return nil
+}
+
+// Oversized returns the first of ev's small fields over its bound (see
+// CheckSizes), its size and the bound; "" if none is. Ingest calls it to
+// answer a delivery whose body or token makes a field too long with a 400
+// before it reaches a store.
+func Oversized(ev Event) (field string, size, limit int) {
+	for _, f := range []struct {
+		name string
+		v    string
+		max  int
+	}{
+		{"ID", ev.ID, MaxIDLen}, {"Provider", ev.Provider, MaxProviderLen}, {"Type", ev.Type, MaxFieldLen},
+		{"EntityID", ev.EntityID, MaxFieldLen}, {"Tenant", ev.Tenant, MaxFieldLen},
+		{"Credential.ID", ev.Credential.ID, MaxFieldLen},
+	} {
+		if len(f.v) > f.max {
+			return f.name, len(f.v), f.max
+		}
+	}
+	if n := MetaSize(ev.Meta); n > MaxMetaBytes {
+		return "Meta", n, MaxMetaBytes
+	}
+	return "", 0, 0
+}
+
+// MetaSize bounds the size of m as the adapters store it (JSON): 0 for an
+// empty m, else the exact size or, when that is cheaper and still at most
+// MaxMetaBytes, an upper bound of it.
+func MetaSize(m map[string]string) int {
+	if len(m) == 0 {
+		return 0
+	}
+	// A cheap bound first: JSON at most multiplies a string's length by 6
+	// (\u00XX), plus quotes, colon and comma.
+	n := 1
+	for k, v := range m {
+		n += 6*(len(k)+len(v)) + 6
+	}
+	if n <= MaxMetaBytes {
+		return n
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return math.MaxInt
+	}
+	return len(b)
 }
 
 // CheckTime reports whether t is zero or in the range stores keep to the

@@ -54,7 +54,7 @@ func Handler(c *config.Config, name string, st ingest.Store, q ingest.Queue, log
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return &ingest.Handler{
+	h := &ingest.Handler{
 		Provider:  name,
 		Verifier:  v,
 		Store:     st,
@@ -62,9 +62,13 @@ func Handler(c *config.Config, name string, st ingest.Store, q ingest.Queue, log
 		Log:       log,
 		Methods:   Methods(name),
 		MaxBody:   c.Ingest.MaxBodyBytes,
-		KeyWindow: c.Ingest.IdempotencyWindow.D(),
+		KeyWindow: c.KeyWindow(name),
 		Retention: c.Ingest.Retention.D(),
-	}, nil
+	}
+	if name == provider.JourneyBee && c.Sources.JourneyBee.RejectReusedTokens {
+		h.BindCredential = journeybee.Credential
+	}
+	return h, nil
 }
 
 // Logger is hookline's structured logger: JSON lines, one object each.

@@ -4,8 +4,8 @@
 // # Table design (single table)
 //
 // Partition key pk (S), sort key sk (S); billing PAY_PER_REQUEST; TTL on the
-// attribute ttl. Two item types so far; sk leaves room for more items under
-// an event's partition (e.g. per-destination delivery state, sk = "DST#<name>").
+// attribute ttl. Four item types; sk leaves room for more items under an
+// event's partition (e.g. per-destination delivery state, sk = "DST#<name>").
 //
 // Idempotency key item, one per (provider, key):
 //
@@ -24,6 +24,8 @@
 //	raw, normalized                                           B  the bytes as given (absent when empty)
 //	raw_gz, normalized_gz                                     B  instead of raw/normalized, gzipped, only
 //	                                                             for an event that would not fit otherwise
+//	normalized_parts  N  instead of normalized(_gz): Normalized is in that many
+//	                     part items (see Item size)
 //	meta        S  JSON object (absent when empty)
 //	version     N  the optimistic lock: 0 at Put, +1 on every Transition and
 //	               SaveDeliveries (absent on items written before it existed: 0)
@@ -34,6 +36,24 @@
 //	                   delivered event leaves it
 //	by_provider_pk  S  "<provider>#<shard>"
 //	received_sk     S  "<ReceivedAt, UTC, fixed-width RFC 3339 with 9 decimals>#<id>"
+//
+// Normalized part item, only for an event whose Normalized does not fit
+// beside its Raw (see Item size):
+//
+//	pk          "EVT#<id>"  (the event's partition)
+//	sk          "NRM#<n>"   n = 000, 001, ... in order
+//	data        B  the n-th slice of Normalized gzipped
+//	ttl         N  the event's
+//
+// Credential binding item, one per (provider, credential digest), written
+// only when a delivery's Credential is set (store.Credential):
+//
+//	pk          "CRD#<provider>#<credential id>"
+//	sk          "CRD"
+//	idem_key    S  the idempotency key the credential is bound to
+//	event_id    S  the event that bound it
+//	expires_at  N  end of the binding (the credential's expiry), Unix nanoseconds (max int64: never)
+//	ttl         N  the same in Unix seconds, rounded up (absent: never)
 //
 // Global secondary indexes, both KEYS_ONLY (a list reads the events
 // themselves with BatchGetItem, so a 256 KiB body is never copied into an
@@ -52,14 +72,20 @@
 //
 // One TransactWriteItems: Put the key item on the condition
 // attribute_not_exists(pk) OR expires_at < :now (the new event's receive
-// time: DynamoDB's TTL deletes expired items up to 48 hours late, so an
-// expired claim may still be there), returning the old item on failure; and
-// Put the event item on attribute_not_exists(pk). A duplicate is recognized
-// from the cancellation reasons (ConditionalCheckFailed on the key item,
-// whose returned item names the first event), never by reading first; one
-// GetItem of the first event then gives its status. A transaction cancelled
-// by a concurrent one on the same key (TransactionConflict) is retried after
-// a short backoff: the retry then sees the winner's claim.
+// time: DynamoDB's TTL deletes expired items late — AWS says typically
+// within a few days — so an expired claim may still be there and must count
+// as absent), returning the old item on failure; Put the event item on
+// attribute_not_exists(pk); Put its normalized part items, if any; and, with
+// a Credential, Put the credential item on attribute_not_exists(pk) OR
+// expires_at < :now OR idem_key = :key (the same TTL lag). A duplicate is
+// recognized from the cancellation reasons (ConditionalCheckFailed on the
+// key item, whose returned item names the first event), never by reading
+// first; one GetItem of the first event then gives its status. A failed
+// credential condition is ErrCredentialReused; on a duplicate whose
+// credential item DynamoDB did not report as failed, one GetItem of the
+// credential item decides (nothing was written either way). A transaction
+// cancelled by a concurrent one on the same key (TransactionConflict) is
+// retried after a short backoff: the retry then sees the winner's claim.
 //
 // # Transition and SaveDeliveries
 //
@@ -86,12 +112,21 @@
 // # Item size
 //
 // A DynamoDB item holds at most 400 KB. Put keeps store.MaxDeliveriesBytes
-// (32 KiB) of it free for the delivery state, so SaveDeliveries always fits.
-// A 256 KiB body (the ingest limit) fits with up to about 110 KiB of
-// Normalized and Meta. A bigger event is stored with Raw and Normalized
-// gzipped where that makes them smaller (JSON shrinks several times); one
-// that still does not fit is refused with ErrTooLarge (it wraps
-// store.ErrInvalid), before anything is written. Should an update still
+// (32 KiB) of the event item free for the delivery state, so SaveDeliveries
+// always fits, and a fixed reserve (fixedReserve, 12 KiB) for the small
+// fields, whose sizes store.Validate bounds. What is left, MaxBodyBytes
+// (363,510 bytes), is the largest Raw that always fits, even incompressible:
+// the config refuses an ingest.max_body_bytes above it on AWS.
+//
+// Raw always lives in the event item. Normalized (derived from Raw, and up
+// to several times its size: JSON escaping) lives there too when it fits;
+// Raw and Normalized are gzipped where that makes them smaller (JSON shrinks
+// several times). When Normalized still does not fit beside Raw, it is
+// gzipped and split into part items (at most maxParts of partBytes each,
+// 3 MiB: a transaction carries at most 4 MB) written in the same
+// transaction; Get and the lists read them back with one Query. An event
+// over these limits is refused with ErrTooLarge (it wraps store.ErrTooLarge
+// and store.ErrInvalid), before anything is written. Should an update still
 // exceed the limit (an item written before the reserve existed), DynamoDB
 // refuses it and SaveDeliveries returns ErrTooLarge.
 //
@@ -154,14 +189,18 @@ const (
 	attrReceivedSK   = "received_sk"
 	attrVersion      = "version"
 	attrDeliveries   = "deliveries"
+	attrParts        = "normalized_parts"
+	attrData         = "data"
 
 	// IndexByStatus and IndexByProvider are the table's two global
 	// secondary indexes.
 	IndexByStatus   = "by_status"
 	IndexByProvider = "by_provider"
 
-	skKey   = "KEY"
-	skEvent = "EVT"
+	skKey        = "KEY"
+	skEvent      = "EVT"
+	skCredential = "CRD"
+	skPartPrefix = "NRM#"
 
 	// Shards is how many index partitions one status or provider spreads over.
 	Shards = 16
@@ -172,15 +211,30 @@ const (
 	itemMargin  = 1024
 	// deliveriesReserve is the room Put leaves for the delivery state.
 	deliveriesReserve = store.MaxDeliveriesBytes + len(attrDeliveries)
+	// fixedReserve bounds every attribute of an event item but raw and
+	// normalized: names, keys, numbers, and the small fields at their
+	// store.Validate bounds (TestWorstCaseItemFits checks it).
+	fixedReserve = 12 << 10
+	// eventBudget is what itemSize may give an event item at Put.
+	eventBudget = MaxItemSize - itemMargin - deliveriesReserve
+	// MaxBodyBytes is the largest Raw an event item always holds, however
+	// incompressible, beside the biggest small fields.
+	MaxBodyBytes = eventBudget - fixedReserve
+
+	// partBytes is the Normalized slice in one part item; maxParts bounds
+	// the parts of one event, so a Put transaction stays under 4 MB.
+	partBytes = 384 << 10
+	maxParts  = 8
 
 	// conflictRetries bounds the retries of a transaction cancelled by a
 	// concurrent one.
 	conflictRetries = 8
 )
 
-// ErrTooLarge: the event does not fit in one DynamoDB item even compressed.
-// Nothing was written. It wraps store.ErrInvalid.
-var ErrTooLarge = fmt.Errorf("%w: event too large for a DynamoDB item", store.ErrInvalid)
+// ErrTooLarge: the event does not fit, even compressed: a Raw over
+// MaxBodyBytes, or a Normalized over maxParts part items. Nothing was
+// written. It wraps store.ErrTooLarge (and so store.ErrInvalid).
+var ErrTooLarge = fmt.Errorf("%w for a DynamoDB item", store.ErrTooLarge)
 
 // Store is the DynamoDB event store. It is safe for concurrent use.
 type Store struct {
@@ -203,48 +257,67 @@ func (s *Store) Put(ctx context.Context, ev store.Event, keyExpiresAt time.Time)
 	if err := store.CheckTime(keyExpiresAt); err != nil {
 		return store.PutResult{}, fmt.Errorf("keyExpiresAt: %w", err)
 	}
-	evItem, err := eventItem(ev)
+	evItem, parts, err := eventItem(ev)
 	if err != nil {
 		return store.PutResult{}, err
 	}
-	keyItem := map[string]types.AttributeValue{
-		attrPK:        str(keyPK(ev.Provider, ev.IdempotencyKey)),
-		attrSK:        str(skKey),
-		attrEventID:   str(ev.ID),
-		attrExpiresAt: num(math.MaxInt64),
-	}
-	if !keyExpiresAt.IsZero() {
-		keyItem[attrExpiresAt] = num(keyExpiresAt.UnixNano())
-		keyItem[attrTTL] = num(ttlSeconds(keyExpiresAt))
-	}
+	keyItem := claimItem(keyPK(ev.Provider, ev.IdempotencyKey), skKey, ev.ID, keyExpiresAt)
 	now := num(ev.ReceivedAt.UnixNano())
+	bound := ev.Credential.ID != ""
 
 	for attempt := 0; ; attempt++ {
 		// A fresh input each time: the SDK stores its idempotency token in
 		// the input, and a retry after a cancellation must not replay it.
-		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-			TransactItems: []types.TransactWriteItem{
-				{Put: &types.Put{
-					TableName:                           &s.table,
-					Item:                                keyItem,
-					ConditionExpression:                 aws.String("attribute_not_exists(pk) OR expires_at < :now"),
-					ExpressionAttributeValues:           map[string]types.AttributeValue{":now": now},
-					ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-				}},
-				{Put: &types.Put{
-					TableName:           &s.table,
-					Item:                evItem,
-					ConditionExpression: aws.String("attribute_not_exists(pk)"),
-				}},
-			},
-		})
+		items := []types.TransactWriteItem{
+			{Put: &types.Put{
+				TableName:                           &s.table,
+				Item:                                keyItem,
+				ConditionExpression:                 aws.String("attribute_not_exists(pk) OR expires_at < :now"),
+				ExpressionAttributeValues:           map[string]types.AttributeValue{":now": now},
+				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+			}},
+			{Put: &types.Put{
+				TableName:           &s.table,
+				Item:                evItem,
+				ConditionExpression: aws.String("attribute_not_exists(pk)"),
+			}},
+		}
+		if bound {
+			cred := claimItem(credentialPK(ev.Provider, ev.Credential.ID), skCredential, ev.ID, ev.Credential.ExpiresAt)
+			cred[attrIdemKey] = str(ev.IdempotencyKey)
+			items = append(items, types.TransactWriteItem{Put: &types.Put{
+				TableName:           &s.table,
+				Item:                cred,
+				ConditionExpression: aws.String("attribute_not_exists(pk) OR expires_at < :now OR idem_key = :key"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{
+					":now": now, ":key": str(ev.IdempotencyKey),
+				},
+			}})
+		}
+		for i, p := range parts {
+			items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: partItem(ev, i, p)}})
+		}
+		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if err == nil {
 			return store.PutResult{ID: ev.ID, Status: store.StatusReceived}, nil
 		}
-		outcome, first := putFailure(err)
+		outcome, first := putFailure(err, bound)
+		if outcome == duplicate && bound {
+			// DynamoDB may not report the credential's condition when the
+			// key's failed: read the binding (nothing was written).
+			reused, err := s.boundElsewhere(ctx, ev)
+			if err != nil {
+				return store.PutResult{}, err
+			}
+			if reused {
+				outcome = credentialReused
+			}
+		}
 		switch {
 		case outcome == idTaken:
 			return store.PutResult{}, fmt.Errorf("%w: an event with id %s already exists", store.ErrInvalid, ev.ID)
+		case outcome == credentialReused:
+			return store.PutResult{}, fmt.Errorf("%w: provider %s", store.ErrCredentialReused, ev.Provider)
 		case outcome == duplicate:
 			st, err := s.status(ctx, first)
 			if err != nil {
@@ -261,34 +334,84 @@ func (s *Store) Put(ctx context.Context, ev store.Event, keyExpiresAt time.Time)
 	}
 }
 
+// claimItem is a key or credential item: pk/sk, the event that claimed it,
+// and its expiry (zero: never) as expires_at and ttl.
+func claimItem(pk, sk, eventID string, expiresAt time.Time) map[string]types.AttributeValue {
+	item := map[string]types.AttributeValue{
+		attrPK:        str(pk),
+		attrSK:        str(sk),
+		attrEventID:   str(eventID),
+		attrExpiresAt: num(math.MaxInt64),
+	}
+	if !expiresAt.IsZero() {
+		item[attrExpiresAt] = num(expiresAt.UnixNano())
+		item[attrTTL] = num(ttlSeconds(expiresAt))
+	}
+	return item
+}
+
+// boundElsewhere reports whether ev's credential is bound, unexpired, to
+// another idempotency key.
+func (s *Store) boundElsewhere(ctx context.Context, ev store.Event) (bool, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &s.table,
+		Key:            map[string]types.AttributeValue{attrPK: str(credentialPK(ev.Provider, ev.Credential.ID)), attrSK: str(skCredential)},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return false, unavailable("get credential", err)
+	}
+	if out.Item == nil {
+		return false, nil
+	}
+	d := decoder{item: out.Item}
+	key, exp := d.str(attrIdemKey), d.int(attrExpiresAt)
+	if d.err != nil {
+		return false, fmt.Errorf("dynamo: credential item: %w", d.err)
+	}
+	return key != ev.IdempotencyKey && exp >= ev.ReceivedAt.UnixNano(), nil
+}
+
 // What a failed Put transaction means.
 const (
-	failed    = iota // DynamoDB or the network failed
-	duplicate        // the key is claimed: first names the event
-	idTaken          // an event with the id exists
-	conflict         // a concurrent transaction on the same items: retry
+	failed           = iota // DynamoDB or the network failed
+	duplicate               // the key is claimed: first names the event
+	idTaken                 // an event with the id exists
+	conflict                // a concurrent transaction on the same items: retry
+	credentialReused        // the credential is bound to another key
 )
 
 // putFailure reads the error of Put's TransactWriteItems from its
-// cancellation reasons, one per item: [key item, event item].
-func putFailure(err error) (outcome int, first string) {
+// cancellation reasons, one per item: [key item, event item, credential
+// item if bound, part items...].
+func putFailure(err error, bound bool) (outcome int, first string) {
 	var tce *types.TransactionCanceledException
-	if !errors.As(err, &tce) || len(tce.CancellationReasons) != 2 {
+	want := 2
+	if bound {
+		want = 3
+	}
+	if !errors.As(err, &tce) || len(tce.CancellationReasons) < want {
 		return failed, ""
 	}
-	keyReason, evReason := tce.CancellationReasons[0], tce.CancellationReasons[1]
+	rs := tce.CancellationReasons
 	code := func(r types.CancellationReason) string { return aws.ToString(r.Code) }
+	keyReason, evReason := rs[0], rs[1]
 	switch {
 	case code(evReason) == "ConditionalCheckFailed":
 		return idTaken, ""
+	case bound && code(rs[2]) == "ConditionalCheckFailed":
+		return credentialReused, ""
 	case code(keyReason) == "ConditionalCheckFailed":
 		id, ok := keyReason.Item[attrEventID].(*types.AttributeValueMemberS)
 		if !ok || id.Value == "" {
 			return failed, "" // not our key item: never expected
 		}
 		return duplicate, id.Value
-	case code(keyReason) == "TransactionConflict" || code(evReason) == "TransactionConflict":
-		return conflict, ""
+	}
+	for _, r := range rs {
+		if code(r) == "TransactionConflict" {
+			return conflict, ""
+		}
 	}
 	return failed, ""
 }
@@ -342,7 +465,57 @@ func (s *Store) Get(ctx context.Context, id string) (store.Event, error) {
 	if out.Item == nil {
 		return store.Event{}, store.ErrNotFound
 	}
-	return decodeEvent(out.Item)
+	ev, parts, err := decodeEvent(out.Item)
+	if err != nil {
+		return store.Event{}, err
+	}
+	if parts > 0 {
+		if ev.Normalized, err = s.readParts(ctx, ev.ID, parts); err != nil {
+			return store.Event{}, err
+		}
+	}
+	return ev, nil
+}
+
+// readParts reads the n normalized part items of the event id (strongly
+// consistent) and returns Normalized.
+func (s *Store) readParts(ctx context.Context, id string, n int) ([]byte, error) {
+	in := &dynamodb.QueryInput{
+		TableName:              &s.table,
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :p)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str("EVT#" + id), ":p": str(skPartPrefix),
+		},
+		ConsistentRead: aws.Bool(true),
+	}
+	var gz []byte
+	got := 0
+	for {
+		page, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, unavailable("query parts", err)
+		}
+		for _, item := range page.Items { // in sk order: NRM#000, NRM#001, ...
+			b, ok := item[attrData].(*types.AttributeValueMemberB)
+			if !ok {
+				return nil, fmt.Errorf("dynamo: event %s: part without data", id)
+			}
+			gz = append(gz, b.Value...)
+			got++
+		}
+		if page.LastEvaluatedKey == nil {
+			break
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+	if got != n {
+		return nil, fmt.Errorf("dynamo: event %s: %d normalized parts, want %d", id, got, n)
+	}
+	b, err := gunzip(gz)
+	if err != nil {
+		return nil, fmt.Errorf("dynamo: event %s: normalized parts: %w", id, err)
+	}
+	return nonEmpty(b), nil
 }
 
 // Transition moves the event id from status from to status to and sets its
@@ -593,9 +766,14 @@ func (s *Store) batchGet(ctx context.Context, ids []string) ([]store.Event, erro
 				return nil, unavailable("batch get", err)
 			}
 			for _, item := range out.Responses[s.table] {
-				ev, err := decodeEvent(item)
+				ev, parts, err := decodeEvent(item)
 				if err != nil {
 					return nil, err
+				}
+				if parts > 0 {
+					if ev.Normalized, err = s.readParts(ctx, ev.ID, parts); err != nil {
+						return nil, err
+					}
 				}
 				byID[ev.ID] = ev
 			}
@@ -627,6 +805,20 @@ func unavailable(op string, err error) error {
 }
 
 func keyPK(provider, key string) string { return "KEY#" + provider + "#" + key }
+
+func credentialPK(provider, id string) string { return "CRD#" + provider + "#" + id }
+
+func partItem(ev store.Event, i int, data []byte) map[string]types.AttributeValue {
+	item := map[string]types.AttributeValue{
+		attrPK:   str("EVT#" + ev.ID),
+		attrSK:   str(fmt.Sprintf("%s%03d", skPartPrefix, i)),
+		attrData: &types.AttributeValueMemberB{Value: data},
+	}
+	if !ev.ExpiresAt.IsZero() {
+		item[attrTTL] = num(ttlSeconds(ev.ExpiresAt))
+	}
+	return item
+}
 
 func eventKey(id string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{attrPK: str("EVT#" + id), attrSK: str(skEvent)}
@@ -662,9 +854,10 @@ func num(n int64) types.AttributeValue {
 }
 
 // eventItem encodes ev as its item, compressing Raw and Normalized if that is
-// what it takes to fit.
-func eventItem(ev store.Event) (map[string]types.AttributeValue, error) {
-	item := map[string]types.AttributeValue{
+// what it takes to fit, and moving Normalized, gzipped, to part items if even
+// that does not fit (see Item size). parts are the part items' data, in order.
+func eventItem(ev store.Event) (item map[string]types.AttributeValue, parts [][]byte, err error) {
+	item = map[string]types.AttributeValue{
 		attrPK:           str("EVT#" + ev.ID),
 		attrSK:           str(skEvent),
 		attrID:           str(ev.ID),
@@ -691,7 +884,7 @@ func eventItem(ev store.Event) (map[string]types.AttributeValue, error) {
 	if len(ev.Meta) > 0 {
 		b, err := json.Marshal(ev.Meta)
 		if err != nil {
-			return nil, fmt.Errorf("%w: meta: %w", store.ErrInvalid, err)
+			return nil, nil, fmt.Errorf("%w: meta: %w", store.ErrInvalid, err)
 		}
 		item[attrMeta] = str(string(b))
 	}
@@ -701,9 +894,10 @@ func eventItem(ev store.Event) (map[string]types.AttributeValue, error) {
 	if len(ev.Normalized) > 0 {
 		item[attrNormalized] = &types.AttributeValueMemberB{Value: ev.Normalized}
 	}
-	if itemSize(item) <= MaxItemSize-itemMargin-deliveriesReserve {
-		return item, nil
+	if itemSize(item) <= eventBudget {
+		return item, nil, nil
 	}
+	var normGz []byte
 	for _, a := range []struct{ plain, gz string }{{attrRaw, attrRawGz}, {attrNormalized, attrNormalizedGz}} {
 		b, ok := item[a.plain].(*types.AttributeValueMemberB)
 		if !ok {
@@ -711,17 +905,38 @@ func eventItem(ev store.Event) (map[string]types.AttributeValue, error) {
 		}
 		z, err := gzipBytes(b.Value)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if a.plain == attrNormalized {
+			normGz = z
 		}
 		if len(z) < len(b.Value) {
 			delete(item, a.plain)
 			item[a.gz] = &types.AttributeValueMemberB{Value: z}
 		}
 	}
-	if n := itemSize(item); n > MaxItemSize-itemMargin-deliveriesReserve {
-		return nil, fmt.Errorf("%w: event %s is %d bytes compressed", ErrTooLarge, ev.ID, n)
+	if itemSize(item) <= eventBudget {
+		return item, nil, nil
 	}
-	return item, nil
+	// Raw alone, then Normalized gzipped in part items.
+	delete(item, attrNormalized)
+	delete(item, attrNormalizedGz)
+	if n := itemSize(item); n > eventBudget {
+		return nil, nil, fmt.Errorf("%w: event %s is %d bytes without its normalized record, over %d", ErrTooLarge, ev.ID, n, eventBudget)
+	}
+	if normGz == nil {
+		return item, nil, nil // no Normalized: cannot happen, Raw alone fits
+	}
+	for len(normGz) > 0 {
+		n := min(len(normGz), partBytes)
+		parts = append(parts, normGz[:n])
+		normGz = normGz[n:]
+	}
+	if len(parts) > maxParts {
+		return nil, nil, fmt.Errorf("%w: event %s: normalized record is %d parts gzipped, over %d", ErrTooLarge, ev.ID, len(parts), maxParts)
+	}
+	item[attrParts] = num(int64(len(parts)))
+	return item, parts, nil
 }
 
 // itemSize is an upper bound of DynamoDB's size of item: names plus values,
@@ -767,10 +982,11 @@ func gunzip(b []byte) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
-// decodeEvent decodes an event item.
-func decodeEvent(item map[string]types.AttributeValue) (store.Event, error) {
+// decodeEvent decodes an event item. parts is the number of its normalized
+// part items (Normalized is then left for readParts).
+func decodeEvent(item map[string]types.AttributeValue) (ev store.Event, parts int, err error) {
 	d := decoder{item: item}
-	ev := store.Event{
+	ev = store.Event{
 		ID:             d.str(attrID),
 		Provider:       d.str(attrProvider),
 		Type:           d.str(attrType),
@@ -794,10 +1010,14 @@ func decodeEvent(item map[string]types.AttributeValue) (store.Event, error) {
 	if ds := d.str(attrDeliveries); ds != "" && d.err == nil {
 		ev.Deliveries, d.err = store.UnmarshalDeliveries([]byte(ds))
 	}
-	if d.err != nil {
-		return store.Event{}, fmt.Errorf("dynamo: event item %s: %w", ev.ID, d.err)
+	n := d.int(attrParts)
+	if d.err == nil && (n < 0 || n > maxParts) {
+		d.err = fmt.Errorf("%s: %d", attrParts, n)
 	}
-	return ev, nil
+	if d.err != nil {
+		return store.Event{}, 0, fmt.Errorf("dynamo: event item %s: %w", ev.ID, d.err)
+	}
+	return ev, int(n), nil
 }
 
 // decoder reads typed attributes, keeping the first error.

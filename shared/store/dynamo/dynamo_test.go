@@ -216,20 +216,154 @@ func TestLargeEvents(t *testing.T) {
 		t.Fatalf("ListByProvider = %d events, %v", len(lst), err)
 	}
 
-	// Incompressible and too big: refused before anything is written.
-	huge := storetest.NewEvent("tomba", "sha256:huge", at)
+	// Incompressible Raw and Normalized, together over 400 KB even gzipped
+	// (what an incompressible body copied into the canonical record gives):
+	// Normalized goes to part items, and the event comes back whole.
+	huge := storetest.NewEvent("leadron", "evt_huge", at)
 	huge.Raw = randomBytes(storetest.MaxBody)
-	huge.Normalized = randomBytes(200 << 10)
-	_, err = s.Put(ctx, huge, at.Add(time.Hour))
-	if !errors.Is(err, dynamo.ErrTooLarge) || !errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrUnavailable) {
-		t.Fatalf("Put(huge) = %v, want ErrTooLarge", err)
+	huge.Normalized = randomBytes(600 << 10) // two parts
+	if res, err := s.Put(ctx, huge, at.Add(time.Hour)); err != nil || res.Duplicate {
+		t.Fatalf("Put(huge) = %+v, %v", res, err)
 	}
-	if _, err := s.Get(ctx, huge.ID); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("Get(huge) = %v, want ErrNotFound", err)
+	item = getItem(t, client, table, "EVT#"+huge.ID, "EVT")
+	if attrN(item, "normalized_parts") != "2" || item["normalized"] != nil || item["normalized_gz"] != nil || item["raw"] == nil {
+		t.Errorf("huge event item attributes %v, normalized_parts %s; want raw here, normalized in 2 parts", keys(item), attrN(item, "normalized_parts"))
 	}
-	small := storetest.NewEvent("tomba", "sha256:huge", at)
+	part := getItem(t, client, table, "EVT#"+huge.ID, "NRM#001")
+	if attrN(part, "ttl") != attrN(item, "ttl") || part["data"] == nil {
+		t.Errorf("part item = %v", keys(part))
+	}
+	got, err = s.Get(ctx, huge.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := storetest.EqualEvents(got, huge); d != "" {
+		t.Fatal(d)
+	}
+	lst, err = s.ListByProvider(ctx, "leadron", at.Add(-time.Second), at.Add(time.Second), 10)
+	if err != nil || len(lst) != 1 || storetest.EqualEvents(lst[0], huge) != "" {
+		t.Fatalf("ListByProvider(leadron) = %d events, %v", len(lst), err)
+	}
+	// Its state saves as for any event (the reserve is on the event item).
+	ds := storetest.NewDeliveries(at, "crm", "lake")
+	if ok, err := s.SaveDeliveries(ctx, huge.ID, 0, ds, store.StatusDelivered); err != nil || !ok {
+		t.Fatalf("SaveDeliveries(huge) = %v, %v", ok, err)
+	}
+	if got, err := s.Get(ctx, huge.ID); err != nil || !bytes.Equal(got.Normalized, huge.Normalized) || len(got.Deliveries) != 2 {
+		t.Fatalf("Get after SaveDeliveries: %d bytes normalized, %d deliveries, %v", len(got.Normalized), len(got.Deliveries), err)
+	}
+	if res, err := s.Put(ctx, storetest.NewEvent("leadron", "evt_huge", at), at.Add(time.Hour)); err != nil || !res.Duplicate || res.ID != huge.ID {
+		t.Fatalf("redelivery of huge = %+v, %v; want its duplicate", res, err)
+	}
+
+	// A Raw over MaxBodyBytes, incompressible: refused before anything is
+	// written (the config keeps ingest's limit under it).
+	over := storetest.NewEvent("tomba", "sha256:over", at)
+	over.Raw = randomBytes(dynamo.MaxBodyBytes + 16<<10) // beyond the fixed reserve too
+	over.Normalized = nil
+	_, err = s.Put(ctx, over, at.Add(time.Hour))
+	if !errors.Is(err, dynamo.ErrTooLarge) || !errors.Is(err, store.ErrTooLarge) || !errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Put(over) = %v, want ErrTooLarge", err)
+	}
+	if _, err := s.Get(ctx, over.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Get(over) = %v, want ErrNotFound", err)
+	}
+	small := storetest.NewEvent("tomba", "sha256:over", at)
 	if res, err := s.Put(ctx, small, at.Add(time.Hour)); err != nil || res.Duplicate {
 		t.Fatalf("Put after refusal = %+v, %v; want new", res, err)
+	}
+}
+
+// TestWorstCaseItemFits stores the biggest event the limits allow: a Raw of
+// MaxBodyBytes, incompressible; every small field at its store bound; Meta
+// at MaxMetaBytes; and a Normalized six times the body (JSON escapes a
+// character into at most six), incompressible. Then the biggest delivery
+// state on top. This is what makes MaxBodyBytes a limit the config can
+// check a body limit against.
+func TestWorstCaseItemFits(t *testing.T) {
+	client, table := newTable(t)
+	s := dynamo.New(client, table)
+	ctx := t.Context()
+	at := time.Now().UTC()
+	long := func(n int) string { return strings.Repeat("é", n/2) } // 2 bytes each
+	ev := storetest.NewEvent(strings.Repeat("p", store.MaxProviderLen), strings.Repeat("k", store.MaxIdempotencyKeyLen), at)
+	ev.ID = strings.Repeat("I", store.MaxIDLen)
+	ev.Type, ev.EntityID, ev.Tenant = long(store.MaxFieldLen), long(store.MaxFieldLen), long(store.MaxFieldLen)
+	ev.Meta = map[string]string{}
+	for i := 0; store.MetaSize(ev.Meta) < store.MaxMetaBytes-200; i++ {
+		ev.Meta[fmt.Sprintf("k%03d", i)] = strings.Repeat("<", 16) // escaped to 96 bytes
+	}
+	if err := ev.Validate(); err != nil {
+		t.Fatalf("worst-case event invalid: %v", err)
+	}
+	ev.Raw = randomBytes(dynamo.MaxBodyBytes)
+	ev.Normalized = randomBytes(6 * storetest.MaxBody)
+	if _, err := s.Put(ctx, ev, at.Add(time.Hour)); err != nil {
+		t.Fatalf("Put(worst case) = %v", err)
+	}
+	ds := make([]store.Delivery, 0, store.MaxDeliveries)
+	for i := range store.MaxDeliveries {
+		ds = append(ds, store.Delivery{Destination: fmt.Sprintf("%0*d", store.MaxDestinationLen, i), Attempts: 99,
+			LastStatusCode: 503, LastClass: strings.Repeat("c", store.MaxClassLen), LastAttemptAt: at, NextAttemptAt: at})
+	}
+	for len(ds) > 0 {
+		if _, err := store.MarshalDeliveries(ds); err == nil {
+			break
+		}
+		ds = ds[:len(ds)-1]
+	}
+	if ok, err := s.SaveDeliveries(ctx, ev.ID, 0, ds, store.StatusQueued); err != nil || !ok {
+		t.Fatalf("SaveDeliveries(%d deliveries on the worst case) = %v, %v", len(ds), ok, err)
+	}
+	got, err := s.Get(ctx, ev.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.Version, ev.Deliveries, ev.Status, ev.UpdatedAt = 1, ds, store.StatusQueued, got.UpdatedAt
+	if d := storetest.EqualEvents(got, ev); d != "" {
+		t.Fatal(d)
+	}
+}
+
+// TestTTLLag: DynamoDB's TTL deletes expired items late (days, on a busy
+// table), and DynamoDB Local not at all. A key or credential item whose
+// expires_at has passed but that is still in the table counts as absent:
+// the next delivery claims it again.
+func TestTTLLag(t *testing.T) {
+	client, table := newTable(t)
+	s := dynamo.New(client, table)
+	ctx := t.Context()
+	now := time.Now().UTC()
+	put := func(item map[string]types.AttributeValue) {
+		t.Helper()
+		if _, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &table, Item: item}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expired := now.Add(-time.Hour)
+	n := func(v int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: fmt.Sprint(v)} }
+	sv := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	// Left behind by an event whose window ended an hour ago (and by a
+	// token that expired then), not yet deleted by TTL.
+	put(map[string]types.AttributeValue{"pk": sv("KEY#tomba#sha256:lagging"), "sk": sv("KEY"), "event_id": sv("01OLD"),
+		"expires_at": n(expired.UnixNano()), "ttl": n(expired.Unix())})
+	put(map[string]types.AttributeValue{"pk": sv("CRD#journeybee#tok"), "sk": sv("CRD"), "event_id": sv("01OLD"),
+		"idem_key": sv("jb:a"), "expires_at": n(expired.UnixNano()), "ttl": n(expired.Unix())})
+
+	ev := storetest.NewEvent("tomba", "sha256:lagging", now)
+	if res, err := s.Put(ctx, ev, now.Add(24*time.Hour)); err != nil || res.Duplicate || res.ID != ev.ID {
+		t.Fatalf("Put over a lagging key item = %+v, %v; want new", res, err)
+	}
+	if key := getItem(t, client, table, "KEY#tomba#sha256:lagging", "KEY"); attrS(key, "event_id") != ev.ID {
+		t.Errorf("key item names %q, want the new event %s", attrS(key, "event_id"), ev.ID)
+	}
+	jb := storetest.NewEvent("journeybee", "jb:b", now)
+	jb.Credential = store.Credential{ID: "tok", ExpiresAt: now.Add(time.Hour)}
+	if res, err := s.Put(ctx, jb, now.Add(24*time.Hour)); err != nil || res.Duplicate {
+		t.Fatalf("Put over a lagging credential item = %+v, %v; want new", res, err)
+	}
+	if cred := getItem(t, client, table, "CRD#journeybee#tok", "CRD"); attrS(cred, "idem_key") != "jb:b" || attrS(cred, "event_id") != jb.ID {
+		t.Errorf("credential item = %v", cred)
 	}
 }
 

@@ -22,6 +22,7 @@ func TestPutFailure(t *testing.T) {
 		// Wrapped, as the SDK returns it inside an OperationError.
 		return fmt.Errorf("operation error: %w", &types.TransactionCanceledException{CancellationReasons: rs})
 	}
+	none := reason("None", nil)
 	for _, c := range []struct {
 		name  string
 		err   error
@@ -37,9 +38,32 @@ func TestPutFailure(t *testing.T) {
 		{"key item without event id", cancel(reason("ConditionalCheckFailed", nil), reason("None", nil)), failed, ""},
 		{"wrong reason count", cancel(reason("ConditionalCheckFailed", claimed)), failed, ""},
 		{"other error", errors.New("connection refused"), failed, ""},
+		{"duplicate with normalized parts", cancel(reason("ConditionalCheckFailed", claimed), none, none, none), duplicate, "01FIRST"},
+		{"conflict on a part", cancel(none, none, reason("TransactionConflict", nil)), conflict, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, first := putFailure(c.err)
+			got, first := putFailure(c.err, false)
+			if got != c.want || first != c.first {
+				t.Errorf("putFailure = %d, %q; want %d, %q", got, first, c.want, c.first)
+			}
+		})
+	}
+	// With a credential item third.
+	for _, c := range []struct {
+		name  string
+		err   error
+		want  int
+		first string
+	}{
+		{"credential reused", cancel(none, none, reason("ConditionalCheckFailed", nil)), credentialReused, ""},
+		{"credential reused wins over duplicate", cancel(reason("ConditionalCheckFailed", claimed), none, reason("ConditionalCheckFailed", nil)), credentialReused, ""},
+		{"duplicate, credential fine", cancel(reason("ConditionalCheckFailed", claimed), none, none), duplicate, "01FIRST"},
+		{"id taken wins over credential", cancel(none, reason("ConditionalCheckFailed", nil), reason("ConditionalCheckFailed", nil)), idTaken, ""},
+		{"conflict on the credential", cancel(none, none, reason("TransactionConflict", nil)), conflict, ""},
+		{"too few reasons", cancel(reason("ConditionalCheckFailed", claimed), none), failed, ""},
+	} {
+		t.Run("bound/"+c.name, func(t *testing.T) {
+			got, first := putFailure(c.err, true)
 			if got != c.want || first != c.first {
 				t.Errorf("putFailure = %d, %q; want %d, %q", got, first, c.want, c.first)
 			}

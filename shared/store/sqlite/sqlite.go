@@ -38,6 +38,10 @@
 //	    Migration 2 adds version (the optimistic lock, 0 for a new event)
 //	    and deliveries (store.MarshalDeliveries JSON, NULL when none): small,
 //	    so they live in the events row that every status change rewrites.
+//	credential_claims(provider, cred_id) → idem_key, event_id, expires_at
+//	    (migration 3) a credential's binding to the key it first came
+//	    with (store.Credential); checked before the key claim and written
+//	    with a new event, in the same transaction. Purge deletes expired ones.
 //	event_bodies(seq) → raw, meta (a JSON object), normalized: apart, so
 //	    that a status change rewrites a small row, not a 256 KiB one
 //	    (SQLite rewrites a whole row, overflow pages included, when its
@@ -69,6 +73,7 @@ type Store struct {
 	r *sql.DB // read-only connections for Get and the lists
 
 	exists, claim, dupOf, insert, insertBody, transition, saveDeliveries *sql.Stmt // on w
+	credOf, credClaim                                                    *sql.Stmt // on w
 	get, byStatus, byProvider                                            *sql.Stmt // on r
 
 	writes chan *write
@@ -129,6 +134,15 @@ var migrations = []string{
 	CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);`,
 	`ALTER TABLE events ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE events ADD COLUMN deliveries TEXT;`,
+	`CREATE TABLE credential_claims (
+		provider   TEXT    NOT NULL,
+		cred_id    TEXT    NOT NULL,
+		idem_key   TEXT    NOT NULL,
+		event_id   TEXT    NOT NULL,
+		expires_at INTEGER NOT NULL,
+		PRIMARY KEY (provider, cred_id)
+	) WITHOUT ROWID;
+	CREATE INDEX credential_claims_expiry ON credential_claims (expires_at);`,
 }
 
 const eventColumns = `e.id, e.provider, e.type, e.idempotency_key, e.entity_id, e.tenant, e.status,
@@ -157,7 +171,13 @@ const (
 	// not change it).
 	insertBodySQL = `INSERT INTO event_bodies (seq, raw, meta, normalized)
 		VALUES (last_insert_rowid(), ?1, ?2, ?3)`
-	existsSQL     = `SELECT EXISTS (SELECT 1 FROM events WHERE id = ?1)`
+	existsSQL = `SELECT EXISTS (SELECT 1 FROM events WHERE id = ?1)`
+	// credOfSQL reads a credential's binding; credClaimSQL binds it (again).
+	credOfSQL    = `SELECT idem_key, expires_at FROM credential_claims WHERE provider = ?1 AND cred_id = ?2`
+	credClaimSQL = `INSERT INTO credential_claims (provider, cred_id, idem_key, event_id, expires_at)
+		VALUES (?1, ?2, ?3, ?4, ?5)
+		ON CONFLICT (provider, cred_id) DO UPDATE
+			SET idem_key = excluded.idem_key, event_id = excluded.event_id, expires_at = excluded.expires_at`
 	transitionSQL = `UPDATE events SET status = ?3, updated_at = ?4, version = version + 1
 		WHERE id = ?1 AND status = ?2`
 	// ?4 NULL keeps the status.
@@ -252,6 +272,8 @@ func Open(path string) (*Store, error) {
 		{s.w, &s.insertBody, insertBodySQL},
 		{s.w, &s.transition, transitionSQL},
 		{s.w, &s.saveDeliveries, saveDeliveriesSQL},
+		{s.w, &s.credOf, credOfSQL},
+		{s.w, &s.credClaim, credClaimSQL},
 		{s.r, &s.get, getSQL},
 		{s.r, &s.byStatus, byStatusSQL},
 		{s.r, &s.byProvider, byProviderSQL},
@@ -493,7 +515,7 @@ func (s *Store) Close() error {
 func (s *Store) closeDBs() error {
 	var errs []error
 	for _, st := range []*sql.Stmt{s.exists, s.claim, s.dupOf, s.insert, s.insertBody, s.transition, s.saveDeliveries,
-		s.get, s.byStatus, s.byProvider} {
+		s.credOf, s.credClaim, s.get, s.byStatus, s.byProvider} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -550,14 +572,28 @@ func (s *Store) put(ctx context.Context, ev store.Event, keyExpiresAt time.Time,
 	if err != nil {
 		return store.PutResult{}, err
 	}
-	keyExp := int64(math.MaxInt64)
-	if !keyExpiresAt.IsZero() {
-		keyExp = keyExpiresAt.UnixNano()
-	}
+	keyExp := neverAfter(keyExpiresAt)
 	received := ev.ReceivedAt.UnixNano()
+	cred := ev.Credential
 
 	var res store.PutResult
 	err = s.write(ctx, func(tx *groupTx) error {
+		// A credential bound to another key refuses the event before
+		// anything is written. The writer goroutine runs one write at a
+		// time, so nothing changes the binding between this read and the
+		// claim below.
+		if cred.ID != "" {
+			var key string
+			var exp int64
+			err := tx.stmt(s.credOf).QueryRow(ev.Provider, cred.ID).Scan(&key, &exp)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+			case err != nil:
+				return unavailable("put", err)
+			case key != ev.IdempotencyKey && exp >= received:
+				return fmt.Errorf("%w: provider %s", store.ErrCredentialReused, ev.Provider)
+			}
+		}
 		// The claim refuses an existing id before writing anything: this
 		// write has no savepoint to roll back to.
 		var id string
@@ -587,6 +623,11 @@ func (s *Store) put(ctx context.Context, ev store.Event, keyExpiresAt time.Time,
 		}
 		if _, err := tx.stmt(s.insertBody).Exec(blob(ev.Raw), meta, blob(ev.Normalized)); err != nil {
 			return unavailable("put", err)
+		}
+		if cred.ID != "" {
+			if _, err := tx.stmt(s.credClaim).Exec(ev.Provider, cred.ID, ev.IdempotencyKey, ev.ID, neverAfter(cred.ExpiresAt)); err != nil {
+				return unavailable("put", err)
+			}
 		}
 		res = store.PutResult{ID: ev.ID, Status: st}
 		if also != nil {
@@ -705,7 +746,8 @@ func (s *Store) list(ctx context.Context, stmt *sql.Stmt, args ...any) ([]store.
 	return out, nil
 }
 
-// Purge deletes the idempotency keys that expired before now and the events
+// Purge deletes the idempotency keys and credential bindings that expired
+// before now and the events
 // whose ExpiresAt is before now (with any key still naming them): the
 // embedded counterpart of DynamoDB's TTL. It deletes in small groups, so
 // writes interleave, and returns how many events it deleted.
@@ -730,14 +772,20 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (int64, error) {
 		})
 		return n, err
 	}
-	for {
-		n, err := step(`DELETE FROM idempotency_keys WHERE (provider, idem_key) IN
-			(SELECT provider, idem_key FROM idempotency_keys WHERE expires_at < ?1 LIMIT ?2)`)
-		if err != nil {
-			return 0, err
-		}
-		if n < batch {
-			break
+	for _, query := range []string{
+		`DELETE FROM idempotency_keys WHERE (provider, idem_key) IN
+			(SELECT provider, idem_key FROM idempotency_keys WHERE expires_at < ?1 LIMIT ?2)`,
+		`DELETE FROM credential_claims WHERE (provider, cred_id) IN
+			(SELECT provider, cred_id FROM credential_claims WHERE expires_at < ?1 LIMIT ?2)`,
+	} {
+		for {
+			n, err := step(query)
+			if err != nil {
+				return 0, err
+			}
+			if n < batch {
+				break
+			}
 		}
 	}
 	var total int64
@@ -810,6 +858,15 @@ func encodeMeta(m map[string]string) (any, error) {
 		return nil, fmt.Errorf("%w: meta: %w", store.ErrInvalid, err)
 	}
 	return string(b), nil
+}
+
+// neverAfter stores a claim's expiry as Unix nanoseconds, a zero time
+// (never) as the largest.
+func neverAfter(t time.Time) int64 {
+	if t.IsZero() {
+		return math.MaxInt64
+	}
+	return t.UnixNano()
 }
 
 // nanos stores a time as Unix nanoseconds, a zero time as NULL.

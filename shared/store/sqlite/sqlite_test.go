@@ -384,6 +384,10 @@ func TestPurge(t *testing.T) {
 	forever := storetest.NewEvent("leadron", "evt_forever", now.Add(-time.Hour))
 	forever.ExpiresAt = time.Time{}
 	stale := storetest.NewEvent("tomba", "sha256:stale", now.Add(-8*24*time.Hour)) // key expired, event kept
+	credOld := storetest.NewEvent("journeybee", "jb:old", now.Add(-2*time.Hour))   // token expired
+	credOld.Credential = store.Credential{ID: "tok-old", ExpiresAt: now.Add(-time.Hour)}
+	credLive := storetest.NewEvent("journeybee", "jb:live", now.Add(-2*time.Hour))
+	credLive.Credential = store.Credential{ID: "tok-live", ExpiresAt: now.Add(time.Hour)}
 	for _, c := range []struct {
 		ev     store.Event
 		keyExp time.Time
@@ -392,6 +396,8 @@ func TestPurge(t *testing.T) {
 		{keep, keep.ReceivedAt.Add(7 * 24 * time.Hour)},
 		{forever, time.Time{}},
 		{stale, stale.ReceivedAt.Add(7 * 24 * time.Hour)},
+		{credOld, now.Add(time.Hour)},
+		{credLive, now.Add(time.Hour)},
 	} {
 		if _, err := s.Put(ctx, c.ev, c.keyExp); err != nil {
 			t.Fatal(err)
@@ -404,12 +410,12 @@ func TestPurge(t *testing.T) {
 	if _, err := s.Get(ctx, old.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("old event: %v, want ErrNotFound", err)
 	}
-	for _, ev := range []store.Event{keep, forever, stale} {
+	for _, ev := range []store.Event{keep, forever, stale, credOld, credLive} {
 		if _, err := s.Get(ctx, ev.ID); err != nil {
 			t.Errorf("%s: %v", ev.IdempotencyKey, err)
 		}
 	}
-	for table, want := range map[string]int{"idempotency_keys": 2, "events": 3, "event_bodies": 3} {
+	for table, want := range map[string]int{"idempotency_keys": 4, "events": 5, "event_bodies": 5, "credential_claims": 1} {
 		var n int
 		if err := s.DB().QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil || n != want {
 			t.Errorf("%s rows left = %d, %v; want %d", table, n, err, want)

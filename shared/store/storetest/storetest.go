@@ -88,6 +88,10 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"SaveDeliveriesStaleVersion", testSaveDeliveriesStale},
 		{"SaveDeliveriesConcurrent", testSaveDeliveriesConcurrent},
 		{"SaveDeliveriesInvalid", testSaveDeliveriesInvalid},
+		{"WindowPerKey", testWindowPerKey},
+		{"CredentialBinding", testCredentialBinding},
+		{"CredentialBoundOnlyByNewEvent", testCredentialBoundOnlyByNewEvent},
+		{"CredentialReusedConcurrent", testCredentialConcurrent},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, newStore(t)) })
@@ -453,6 +457,18 @@ func testInvalidEvent(t *testing.T, s Store) {
 		{"time out of range", func(ev *store.Event) { ev.ExpiresAt = time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC) }},
 		{"Tenant not UTF-8", func(ev *store.Event) { ev.Tenant = "acme\xff" }},
 		{"Meta not UTF-8", func(ev *store.Event) { ev.Meta = map[string]string{"sub": "\xc3\x28"} }},
+		{"ID too long", func(ev *store.Event) { ev.ID = strings.Repeat("I", store.MaxIDLen+1) }},
+		{"Provider too long", func(ev *store.Event) { ev.Provider = strings.Repeat("p", store.MaxProviderLen+1) }},
+		{"Type too long", func(ev *store.Event) { ev.Type = strings.Repeat("t", store.MaxFieldLen+1) }},
+		{"EntityID too long", func(ev *store.Event) { ev.EntityID = strings.Repeat("e", store.MaxFieldLen+1) }},
+		{"Tenant too long", func(ev *store.Event) { ev.Tenant = strings.Repeat("t", store.MaxFieldLen+1) }},
+		{"Meta too big", func(ev *store.Event) { ev.Meta = map[string]string{"id": strings.Repeat("<", store.MaxMetaBytes/6+1)} }},
+		{"Credential.ID too long", func(ev *store.Event) {
+			ev.Credential = store.Credential{ID: strings.Repeat("c", store.MaxFieldLen+1)}
+		}},
+		{"Credential.ExpiresAt out of range", func(ev *store.Event) {
+			ev.Credential = store.Credential{ID: "c", ExpiresAt: time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)}
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -915,5 +931,143 @@ func testSaveDeliveriesInvalid(t *testing.T, s Store) {
 	}
 	if !save(t, s, ev.ID, 0, ok, store.StatusQueued) {
 		t.Fatal("valid SaveDeliveries after refusals = false, want true")
+	}
+}
+
+// testWindowPerKey: the caller chooses each key's window (ingest gives keys
+// hashed from the body a short one and provider event ids a long one); the
+// store keeps each claim until its own expiry, by the new event's receive
+// time (the caller's clock).
+func testWindowPerKey(t *testing.T, s Store) {
+	at := base()
+	const day = 24 * time.Hour
+	a := NewEvent("tomba", "tomba:A", at)
+	putNew := func(ev store.Event, window time.Duration) store.PutResult {
+		t.Helper()
+		return put(t, s, ev, ev.ReceivedAt.Add(window))
+	}
+	if res := putNew(a, day); res.Duplicate {
+		t.Fatalf("A = %+v, want new", res)
+	}
+	if res := putNew(NewEvent("tomba", "tomba:A", at.Add(time.Hour)), day); !res.Duplicate || res.ID != a.ID {
+		t.Fatalf("A again within its day = %+v, want duplicate of %s", res, a.ID)
+	}
+	if res := putNew(NewEvent("tomba", "tomba:B", at.Add(2*time.Hour)), day); res.Duplicate {
+		t.Fatalf("B = %+v, want new", res)
+	}
+	later := NewEvent("tomba", "tomba:A", at.Add(day+time.Second))
+	if res := putNew(later, day); res.Duplicate || res.ID != later.ID {
+		t.Fatalf("A after its day = %+v, want new %s", res, later.ID)
+	}
+	// A week-long claim, written at the same time, holds past the day.
+	l := NewEvent("leadron", "leadron:evt_1", at)
+	putNew(l, 7*day)
+	if res := putNew(NewEvent("leadron", "leadron:evt_1", at.Add(day+time.Second)), 7*day); !res.Duplicate || res.ID != l.ID {
+		t.Fatalf("leadron key after a day = %+v, want duplicate of %s", res, l.ID)
+	}
+}
+
+// bound returns an event of journeybee with key and credential cred, bound
+// until exp.
+func bound(key, cred string, at, exp time.Time) store.Event {
+	ev := NewEvent("journeybee", key, at)
+	ev.Credential = store.Credential{ID: cred, ExpiresAt: exp}
+	return ev
+}
+
+func wantReused(t *testing.T, s Store, ev store.Event) {
+	t.Helper()
+	res, err := s.Put(ctx(t), ev, ev.ReceivedAt.Add(KeyWindow))
+	if !errors.Is(err, store.ErrCredentialReused) || errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Put(%s with a reused credential) = %+v, %v; want ErrCredentialReused", ev.IdempotencyKey, res, err)
+	}
+	wantNotFound(t, s, ev.ID)
+}
+
+func testCredentialBinding(t *testing.T, s Store) {
+	at := base()
+	exp := at.Add(time.Hour)
+	first := bound("jb:A", "tok1", at, exp)
+	putNew(t, s, first)
+
+	// The same token with another body: refused, nothing written.
+	wantReused(t, s, bound("jb:B", "tok1", at.Add(time.Second), exp))
+	// ...and it claimed nothing: B with another token is new.
+	b := bound("jb:B", "tok2", at.Add(2*time.Second), exp)
+	putNew(t, s, b)
+	// The same token and body again (a retry): a duplicate, as without binding.
+	if res := put(t, s, bound("jb:A", "tok1", at.Add(3*time.Second), exp), at.Add(KeyWindow)); !res.Duplicate || res.ID != first.ID {
+		t.Fatalf("retry of the first body = %+v, want duplicate of %s", res, first.ID)
+	}
+	// The token with a body whose key is claimed by another event: the reuse
+	// is what counts.
+	wantReused(t, s, bound("jb:B", "tok1", at.Add(4*time.Second), exp))
+	// The same token id under another provider is another credential.
+	other := NewEvent("tomba", "jb:B", at.Add(5*time.Second))
+	other.Credential = store.Credential{ID: "tok1", ExpiresAt: exp}
+	putNew(t, s, other)
+	// The first body again after its key expired (a short window), within
+	// the token's life: the token is bound to that key, so it is new.
+	short := bound("jb:S", "tok3", at, exp)
+	if res := put(t, s, short, at.Add(time.Minute)); res.Duplicate {
+		t.Fatalf("short = %+v", res)
+	}
+	again := bound("jb:S", "tok3", at.Add(2*time.Minute), exp)
+	if res := put(t, s, again, at.Add(3*time.Minute)); res.Duplicate || res.ID != again.ID {
+		t.Fatalf("same token and body after the key's window = %+v, want new %s", res, again.ID)
+	}
+	// After the token's expiry the binding is gone (a verifier refuses the
+	// token by then anyway).
+	late := bound("jb:C", "tok1", exp.Add(time.Second), exp.Add(time.Hour))
+	putNew(t, s, late)
+	wantReused(t, s, bound("jb:D", "tok1", exp.Add(2*time.Second), exp.Add(time.Hour)))
+	// A zero expiry never ends.
+	forever := bound("jb:E", "tok4", at, time.Time{})
+	putNew(t, s, forever)
+	wantReused(t, s, bound("jb:F", "tok4", at.Add(1000*time.Hour), time.Time{}))
+}
+
+// testCredentialBoundOnlyByNewEvent: a duplicate binds nothing, so a token
+// that only ever carried a duplicate is free for another body.
+func testCredentialBoundOnlyByNewEvent(t *testing.T, s Store) {
+	at := base()
+	exp := at.Add(time.Hour)
+	first := bound("jb:A", "tok1", at, exp)
+	putNew(t, s, first)
+	if res := put(t, s, bound("jb:A", "tok2", at.Add(time.Second), exp), at.Add(KeyWindow)); !res.Duplicate || res.ID != first.ID {
+		t.Fatalf("A with another token = %+v, want duplicate of %s", res, first.ID)
+	}
+	putNew(t, s, bound("jb:B", "tok2", at.Add(2*time.Second), exp))
+	// An event without a credential binds nothing either.
+	putNew(t, s, NewEvent("journeybee", "jb:C", at))
+}
+
+// testCredentialConcurrent: one token, many bodies at once: exactly one is
+// stored, every other Put is refused and writes nothing.
+func testCredentialConcurrent(t *testing.T, s Store) {
+	at := base()
+	const n = 10
+	evs := make([]store.Event, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		evs[i] = bound(fmt.Sprintf("jb:%d", i), "tok", at, at.Add(time.Hour))
+		wg.Go(func() { _, errs[i] = s.Put(ctx(t), evs[i], at.Add(KeyWindow)) })
+	}
+	wg.Wait()
+	winners := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			winners++
+			get(t, s, evs[i].ID)
+		case errors.Is(err, store.ErrCredentialReused):
+			wantNotFound(t, s, evs[i].ID)
+		default:
+			t.Fatalf("Put %d: %v", i, err)
+		}
+	}
+	if winners != 1 {
+		t.Fatalf("%d bodies stored with one token, want 1", winners)
 	}
 }
