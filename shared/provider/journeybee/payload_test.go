@@ -2,7 +2,7 @@ package journeybee
 
 import (
 	"bytes"
-	"encoding/json"
+	"github.com/go-json-experiment/json"
 	"reflect"
 	"testing"
 	"time"
