@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -159,4 +160,11 @@ func manyMembers(n int, dup bool) []byte {
 	}
 	b.WriteString(`}}`)
 	return b.Bytes()
+}
+
+// nested returns a lead_created body with an unknown member holding arrays
+// nested so that the deepest is at depth levels.
+func nested(levels int) []byte {
+	n := levels - 1 // the body object is the first level
+	return []byte(`{"lead":{"uuid":"lead_deep"},"x":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}`)
 }
