@@ -38,17 +38,18 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/oklog/ulid/v2"
 
-	"github.com/hookline/hookline/shared/jsondup"
 	"github.com/hookline/hookline/shared/provider"
 	"github.com/hookline/hookline/shared/queue"
 	"github.com/hookline/hookline/shared/store"
 )
 
-// Verifier is a provider value (journeybee, leadron, tomba).
+// Verifier is a provider value (journeybee, leadron, tomba). Its Verify
+// reads the whole body once with provider.DecodeJSON, the one strict JSON
+// decode (a member named twice, invalid UTF-8, bad syntax: malformed_json),
+// whatever the event: ingest adds no JSON check of its own.
 type Verifier interface {
 	Verify(raw []byte, h http.Header) (provider.Delivery, error)
 }
@@ -182,17 +183,6 @@ func (h *Handler) handle(ctx context.Context, req Request, now time.Time, res *R
 	d, err := h.Verifier.Verify(req.Body, req.Header)
 	if err != nil {
 		return h.fail(res, err)
-	}
-	// JSON is UTF-8 (RFC 8259). encoding/json would quietly replace invalid
-	// bytes, but the raw body is stored and forwarded as is, and a receiver's
-	// parser may refuse it: refuse it here, before anything is stored.
-	if !utf8.Valid(req.Body) {
-		return h.fail(res, fmt.Errorf("body is not valid UTF-8: %w", provider.ErrMalformedJSON))
-	}
-	// A member named twice is read differently by different parsers (last
-	// wins here, first wins elsewhere): refuse the ambiguity.
-	if jsondup.Has(req.Body) {
-		return h.fail(res, fmt.Errorf("body names a JSON member twice: %w", provider.ErrMalformedJSON))
 	}
 	res.Type = d.Type
 

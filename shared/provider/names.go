@@ -1,11 +1,5 @@
 package provider
 
-import (
-	"bytes"
-	"encoding/json"
-	"unicode/utf8"
-)
-
 // MaxEventNameLen bounds a provider event name we accept without knowing it.
 const MaxEventNameLen = 100
 
@@ -27,22 +21,4 @@ func SaneEventName(name string) bool {
 		}
 	}
 	return true
-}
-
-// JSONString decodes raw if it is a JSON string (ok false otherwise). raw
-// comes from a document already validated as JSON, so a string without
-// escapes is its own content and costs one copy.
-func JSONString(raw []byte) (string, bool) {
-	if len(raw) < 2 || raw[0] != '"' {
-		return "", false
-	}
-	if inner := raw[1 : len(raw)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-		return string(inner), true
-	}
-	// Only this path may allocate s on the heap (&s escapes): keep it local.
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", false
-	}
-	return s, true
 }

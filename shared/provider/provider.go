@@ -1,6 +1,8 @@
 // Package provider holds what the three provider packages (journeybee, leadron,
-// tomba) have in common: the verified Delivery they return and the sentinel
-// errors they wrap, so the HTTP layer can map a rejection to a status in one place.
+// tomba) have in common: the verified Delivery they return, the sentinel
+// errors they wrap, so the HTTP layer can map a rejection to a status in one
+// place, and the one strict JSON decode every body goes through (DecodeJSON,
+// with the lenient field types String and List).
 //
 // Provider packages are pure: no AWS, no logging, no network. Each is a value
 // built once from its secrets with a Verify(raw []byte, h http.Header) method.

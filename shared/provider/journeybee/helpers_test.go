@@ -1,13 +1,17 @@
 package journeybee
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"hash"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -139,4 +143,28 @@ func claimsJSON(tb testing.TB, edits map[string]any) string {
 		}
 	}
 	return mustJSON(tb, m)
+}
+
+// manyMembers returns a lead_created body whose lead has n members besides
+// its uuid, named with four base-36 digits ("0000":0,… about 9 bytes
+// each); with dup the last name is given twice.
+func manyMembers(n int, dup bool) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"lead":{"uuid":"lead_many"`)
+	name := func(i int) string { return fmt.Sprintf(`,"%04s":0`, strconv.FormatInt(int64(i), 36)) }
+	for i := range n {
+		b.WriteString(name(i))
+	}
+	if dup {
+		b.WriteString(name(n - 1))
+	}
+	b.WriteString(`}}`)
+	return b.Bytes()
+}
+
+// nested returns a lead_created body with an unknown member holding arrays
+// nested so that the deepest is at depth levels.
+func nested(levels int) []byte {
+	n := levels - 1 // the body object is the first level
+	return []byte(`{"lead":{"uuid":"lead_deep"},"x":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}`)
 }

@@ -21,32 +21,47 @@
 //
 // # Verification
 //
-// Verification is written out here (about a hundred lines, see token.go)
-// rather than delegated to a JWT library, so that:
-//   - the algorithm allow-list (HS256 only) is enforced on the header before
-//     any cryptography, which also rules out the alg=none and RS256→HS256
-//     key-confusion attacks: no public key is ever involved;
-//   - every configured secret is tried and the index of the one that matched
-//     is known (Meta["secret_index"]), which is what a rotation needs;
-//   - each rejection wraps the precise provider sentinel.
+// Tokens are verified by github.com/golang-jwt/jwt/v5's parser (see
+// newParser): the HS256 allow-list is enforced on the header before any key
+// is used, which rules out alg=none and the RS256→HS256 key confusion (no
+// public key is ever involved); exp is required, iat may not be in the
+// future, nbf is honoured, with a leeway; the claims are read into a typed
+// struct by the same strict JSON decoder as bodies (a claim named twice is
+// refused). Each rejection wraps its provider sentinel (tokenError maps
+// golang-jwt's errors).
 //
-// Sign uses github.com/golang-jwt/jwt/v5, so the tests cross-check two
-// implementations; a token made by Node's jsonwebtoken is a third
-// (testdata/kat).
+// Hand-written, because the library cannot express it:
+//   - the Authorization header itself (one header, Bearer scheme, a length
+//     bound, base64url characters only: base64 decoders skip newlines);
+//   - trying every configured secret without stopping at a match, and
+//     recording which one matched (Meta["secret_index"], what a rotation
+//     needs): the key function checks each with the library's HS256 Verify;
+//   - refusing a crit header (RFC 7515 4.1.11; golang-jwt ignores it);
+//   - WithMaxAge, and the required company_uuid, user_uuid and event_id
+//     claims (tokenClaims.Validate).
+//
+// # Bodies
+//
+// A body is read once, by provider.DecodeJSON (the one strict decoder:
+// duplicate names, invalid UTF-8 and bad syntax are refused, names match
+// exactly), into typed structs whose fields tolerate a drifting JSON type.
+//
+// Sign uses golang-jwt too; a token made by Node's jsonwebtoken is the
+// independent cross-check (testdata/kat).
 package journeybee
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/hookline/hookline/shared/provider"
 )
@@ -63,37 +78,23 @@ type Verifier struct {
 	now    func() time.Time
 	leeway time.Duration
 	maxAge time.Duration
+	parser *jwt.Parser // built by New from the above
 }
 
-// secretKey is one configured secret and its position in the list given to
-// New (reported as Meta["secret_index"]).
+// secretKey is one configured secret (the HMAC key: the UTF-8 bytes of the
+// integration UUID) and its position in the list given to New (reported as
+// Meta["secret_index"]).
 type secretKey struct {
-	index int
-	// macs recycles HMAC-SHA256 states keyed with the secret: Reset
-	// restores the keyed state without allocating or rehashing the key.
-	macs *sync.Pool
-}
-
-func newSecretKey(secret string, index int) secretKey {
-	key := []byte(secret)
-	return secretKey{index: index, macs: &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}
-}
-
-// mac appends HMAC-SHA256(secret, input) to buf.
-func (k secretKey) mac(buf, input []byte) []byte {
-	m := k.macs.Get().(hash.Hash)
-	m.Reset()
-	m.Write(input)
-	buf = m.Sum(buf)
-	k.macs.Put(m)
-	return buf
+	index  int
+	secret []byte
 }
 
 // Option configures a Verifier.
 type Option func(*Verifier)
 
 // WithClock sets the clock the token times are checked against (default
-// time.Now). A nil clock is ignored.
+// time.Now), read on every Verify: re-verifying a delivery at the time it
+// was received is a Verifier whose clock says so. A nil clock is ignored.
 func WithClock(now func() time.Time) Option {
 	return func(v *Verifier) {
 		if now != nil {
@@ -122,16 +123,17 @@ func WithMaxAge(d time.Duration) Option {
 
 // New returns a Verifier for the given integration UUIDs. The HMAC key of
 // each is the UTF-8 bytes of its text. Give several for a rotation, current
-// first; blank entries are skipped (but keep their index). With no usable
-// secret New fails with an error wrapping provider.ErrNoSecret: a Verifier
-// never accepts anything unauthenticated.
+// first; blank entries are skipped (but keep their index), and so is a
+// repeat of an earlier one. With no usable secret New fails with an error
+// wrapping provider.ErrNoSecret: a Verifier never accepts anything
+// unauthenticated.
 func New(secrets []string, opts ...Option) (*Verifier, error) {
 	v := &Verifier{now: time.Now, leeway: DefaultLeeway}
 	for i, s := range secrets {
-		if strings.TrimSpace(s) == "" {
-			continue
+		if strings.TrimSpace(s) == "" || slices.Contains(secrets[:i], s) {
+			continue // a repeated secret keeps its first index
 		}
-		v.keys = append(v.keys, newSecretKey(s, i))
+		v.keys = append(v.keys, secretKey{index: i, secret: []byte(s)})
 	}
 	if len(v.keys) == 0 {
 		return nil, fmt.Errorf("journeybee: no integration UUID configured: %w", provider.ErrNoSecret)
@@ -139,6 +141,7 @@ func New(secrets []string, opts ...Option) (*Verifier, error) {
 	for _, o := range opts {
 		o(v)
 	}
+	v.parser = newParser(v)
 	return v, nil
 }
 
@@ -154,7 +157,7 @@ func (v *Verifier) Verify(raw []byte, h http.Header) (provider.Delivery, error) 
 	if err != nil {
 		return provider.Delivery{}, err
 	}
-	spec, err := lookupEvent(c.eventID)
+	spec, err := lookupEvent(string(c.EventID))
 	if err != nil {
 		return provider.Delivery{}, err
 	}
@@ -163,27 +166,30 @@ func (v *Verifier) Verify(raw []byte, h http.Header) (provider.Delivery, error) 
 		return provider.Delivery{}, err
 	}
 
+	company := string(c.CompanyUUID)
 	meta := map[string]string{
-		"company_uuid": c.companyUUID,
-		"user_uuid":    c.userUUID,
-		"event_id":     c.eventID,
-		"exp":          strconv.FormatInt(c.exp.Unix(), 10),
+		"company_uuid": company,
+		"user_uuid":    string(c.UserUUID),
+		"event_id":     string(c.EventID),
+		"exp":          strconv.FormatInt(c.Exp.unix(), 10),
 		"secret_index": strconv.Itoa(c.secretIndex),
 	}
-	if !c.iat.IsZero() {
-		meta["iat"] = strconv.FormatInt(c.iat.Unix(), 10)
+	var iat time.Time // zero when the token has none: unknown
+	if c.Iat.set {
+		iat = c.Iat.d.Time
+		meta["iat"] = strconv.FormatInt(c.Iat.unix(), 10)
 	}
 	occurred := p.occurredAt()
 	if occurred.IsZero() {
-		occurred = c.iat // zero too when the token has no iat: unknown
+		occurred = iat
 	}
 	return provider.Delivery{
 		Provider:       provider.JourneyBee,
 		Event:          spec.event,
 		Type:           provider.JourneyBee + "." + spec.event,
-		IdempotencyKey: idempotencyKey(c.companyUUID, spec.event, raw),
+		IdempotencyKey: idempotencyKey(company, spec.event, raw),
 		EntityID:       entityID,
-		Tenant:         c.companyUUID,
+		Tenant:         company,
 		OccurredAt:     occurred,
 		Meta:           meta,
 		Payload:        p,

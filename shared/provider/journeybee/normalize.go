@@ -1,6 +1,8 @@
 package journeybee
 
 import (
+	"encoding/json" // canonical keeps raw values as json.RawMessage
+
 	"github.com/hookline/hookline/shared/canonical"
 )
 
@@ -29,12 +31,12 @@ func normalize(spec eventSpec, p *Payload) canonical.Record {
 
 func normalizeLead(l *Lead) *canonical.Lead {
 	out := &canonical.Lead{
-		ID:           l.UUID,
-		Email:        l.Email,
-		FirstName:    l.FirstName,
-		LastName:     l.LastName,
-		Phone:        l.PhoneNumber,
-		Company:      l.CompanyName,
+		ID:           string(l.UUID),
+		Email:        string(l.Email),
+		FirstName:    string(l.FirstName),
+		LastName:     string(l.LastName),
+		Phone:        string(l.PhoneNumber),
+		Company:      string(l.CompanyName),
 		Tags:         tagLabels(l.Tags),
 		Owners:       people(l.AssignedUsers),
 		CustomFields: customFields(l.CustomFields),
@@ -43,19 +45,19 @@ func normalizeLead(l *Lead) *canonical.Lead {
 	}
 	if l.CreatedByUserUUID != "" || l.CreatedByUserEmail != "" {
 		out.CreatedBy = &canonical.Person{
-			ID:        l.CreatedByUserUUID,
-			Email:     l.CreatedByUserEmail,
-			FirstName: l.CreatedByUserFirstName,
-			LastName:  l.CreatedByUserLastName,
+			ID:        string(l.CreatedByUserUUID),
+			Email:     string(l.CreatedByUserEmail),
+			FirstName: string(l.CreatedByUserFirstName),
+			LastName:  string(l.CreatedByUserLastName),
 		}
 	}
 	if len(l.ReceivedFromCompany) > 0 {
 		rf := l.ReceivedFromCompany[0]
 		out.Partner = &canonical.PartnerRef{
-			ID:      rf.PartnershipUUID,
-			Company: rf.CompanyName,
-			Domain:  rf.CompanyDomain,
-			Type:    rf.PartnerType,
+			ID:      string(rf.PartnershipUUID),
+			Company: string(rf.CompanyName),
+			Domain:  string(rf.CompanyDomain),
+			Type:    string(rf.PartnerType),
 		}
 	}
 	return out
@@ -63,12 +65,12 @@ func normalizeLead(l *Lead) *canonical.Lead {
 
 func normalizeDeal(d *Deal) *canonical.Deal {
 	out := &canonical.Deal{
-		ID:           d.UUID,
-		Name:         d.Label,
+		ID:           string(d.UUID),
+		Name:         string(d.Label),
 		Amount:       d.DealValue.ptr(),
-		Currency:     d.CurrencyCode,
-		Stage:        d.StageUUID,
-		LeadID:       d.LeadUUID,
+		Currency:     string(d.CurrencyCode),
+		Stage:        string(d.StageUUID),
+		LeadID:       string(d.LeadUUID),
 		Commission:   d.TotalCommissionValue.ptr(),
 		Tags:         tagLabels(d.Tags),
 		Owners:       people(d.AssignedUsers),
@@ -82,9 +84,9 @@ func normalizeDeal(d *Deal) *canonical.Deal {
 			company = d.PartnershipName
 		}
 		out.Partner = &canonical.PartnerRef{
-			ID:      d.PartnershipUUID,
-			Company: company,
-			Domain:  d.PartnerCompanyDomain,
+			ID:      string(d.PartnershipUUID),
+			Company: string(company),
+			Domain:  string(d.PartnerCompanyDomain),
 		}
 		if d.DealOwnedByReseller.Value { // a reseller partner owns the deal (J4)
 			out.Partner.Type = "reseller"
@@ -95,21 +97,21 @@ func normalizeDeal(d *Deal) *canonical.Deal {
 
 func normalizeNote(n *Note, parent canonical.Kind) *canonical.Note {
 	out := &canonical.Note{
-		ID:         n.UUID,
-		Text:       n.Document,
+		ID:         string(n.UUID),
+		Text:       string(n.Document),
 		ParentKind: parent,
-		ParentID:   n.LeadUUID,
+		ParentID:   string(n.LeadUUID),
 		CreatedAt:  n.CreatedAt.ptr(),
 	}
 	if parent == canonical.KindDeal {
-		out.ParentID = n.LeadDealUUID
+		out.ParentID = string(n.LeadDealUUID)
 	}
 	if n.UserUUID != "" || n.UserEmail != "" {
 		out.Author = &canonical.Person{
-			ID:        n.UserUUID,
-			Email:     n.UserEmail,
-			FirstName: n.UserFirstName,
-			LastName:  n.UserLastName,
+			ID:        string(n.UserUUID),
+			Email:     string(n.UserEmail),
+			FirstName: string(n.UserFirstName),
+			LastName:  string(n.UserLastName),
 		}
 	}
 	return out
@@ -117,18 +119,18 @@ func normalizeNote(n *Note, parent canonical.Kind) *canonical.Note {
 
 func normalizePartner(p *Partnership) *canonical.Partner {
 	return &canonical.Partner{
-		ID:           p.UUID,
-		Company:      p.CompanyName,
-		Domain:       p.CompanyDomain,
-		Website:      p.CompanyWebsite,
-		Description:  p.CompanyDescription,
-		Email:        p.CompanyEmail,
-		Phone:        p.CompanyPhoneNumber,
-		Country:      p.CountryLabel,
-		Industry:     p.IndustryLabel,
-		Stage:        p.StageLabel,
-		Category:     p.CategoryLabel,
-		Tier:         p.TierLabel,
+		ID:           string(p.UUID),
+		Company:      string(p.CompanyName),
+		Domain:       string(p.CompanyDomain),
+		Website:      string(p.CompanyWebsite),
+		Description:  string(p.CompanyDescription),
+		Email:        string(p.CompanyEmail),
+		Phone:        string(p.CompanyPhoneNumber),
+		Country:      string(p.CountryLabel),
+		Industry:     string(p.IndustryLabel),
+		Stage:        string(p.StageLabel),
+		Category:     string(p.CategoryLabel),
+		Tier:         string(p.TierLabel),
 		CustomFields: customFields(p.CustomFields),
 	}
 }
@@ -138,29 +140,29 @@ func normalizePartner(p *Partnership) *canonical.Partner {
 func normalizeContact(c *PartnerContact, p *Partnership) *canonical.Contact {
 	out := &canonical.Contact{}
 	if p != nil {
-		out.PartnerID = p.UUID
+		out.PartnerID = string(p.UUID)
 	}
 	if c == nil {
 		return out
 	}
-	out.ID = c.UUID
-	out.Email = c.Email
-	out.FirstName = c.FirstName
-	out.LastName = c.LastName
-	out.Phone = c.PhoneNumber
-	out.Position = c.Position
+	out.ID = string(c.UUID)
+	out.Email = string(c.Email)
+	out.FirstName = string(c.FirstName)
+	out.LastName = string(c.LastName)
+	out.Phone = string(c.PhoneNumber)
+	out.Position = string(c.Position)
 	if c.PartnershipUUID != "" {
-		out.PartnerID = c.PartnershipUUID
+		out.PartnerID = string(c.PartnershipUUID)
 	}
 	return out
 }
 
 func normalizeMessage(m *Message) *canonical.Message {
 	out := &canonical.Message{
-		ID:        m.UUID,
-		Content:   m.Content,
-		RoomID:    m.RoomUUID,
-		ReplyTo:   m.RepliedToMessageUUID,
+		ID:        string(m.UUID),
+		Content:   json.RawMessage(m.Content),
+		RoomID:    string(m.RoomUUID),
+		ReplyTo:   string(m.RepliedToMessageUUID),
 		CreatedAt: m.CreatedAt.ptr(),
 		UpdatedAt: m.UpdatedAt.ptr(),
 	}
@@ -169,26 +171,26 @@ func normalizeMessage(m *Message) *canonical.Message {
 	}
 	if m.PartnershipUUID != "" || m.PartnershipName != "" {
 		out.Partner = &canonical.PartnerRef{
-			ID:      m.PartnershipUUID,
-			Company: m.PartnershipName,
-			Type:    m.PartnerType,
+			ID:      string(m.PartnershipUUID),
+			Company: string(m.PartnershipName),
+			Type:    string(m.PartnerType),
 		}
 	}
 	if m.CreatedByUserUUID != "" || m.CreatedByUserEmail != "" {
 		out.Author = &canonical.Person{
-			ID:        m.CreatedByUserUUID,
-			Email:     m.CreatedByUserEmail,
-			FirstName: m.CreatedByUserFirstName,
-			LastName:  m.CreatedByUserLastName,
+			ID:        string(m.CreatedByUserUUID),
+			Email:     string(m.CreatedByUserEmail),
+			FirstName: string(m.CreatedByUserFirstName),
+			LastName:  string(m.CreatedByUserLastName),
 		}
 	}
 	for _, a := range m.Attachments {
 		out.Attachments = append(out.Attachments, canonical.Attachment{
-			ID:       a.UUID,
-			Name:     a.FileName,
-			Size:     a.FileSize,
-			MimeType: a.MimeType,
-			URL:      a.FileURL,
+			ID:       string(a.UUID),
+			Name:     string(a.FileName),
+			Size:     int64(a.FileSize),
+			MimeType: string(a.MimeType),
+			URL:      string(a.FileURL),
 		})
 	}
 	return out
@@ -199,7 +201,7 @@ func tagLabels(tags []Tag) []string {
 	var out []string
 	for _, t := range tags {
 		if t.Label != "" {
-			out = append(out, t.Label)
+			out = append(out, string(t.Label))
 		}
 	}
 	return out
@@ -212,11 +214,11 @@ func people(users []User) []canonical.Person {
 	}
 	out := make([]canonical.Person, len(users))
 	for i, u := range users {
-		id := u.UUID
+		id := string(u.UUID)
 		if id == "" {
 			id = string(u.ID)
 		}
-		out[i] = canonical.Person{ID: id, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName}
+		out[i] = canonical.Person{ID: id, Email: string(u.Email), FirstName: string(u.FirstName), LastName: string(u.LastName)}
 	}
 	return out
 }
@@ -227,7 +229,7 @@ func customFields(fields []CustomField) []canonical.CustomField {
 	}
 	out := make([]canonical.CustomField, len(fields))
 	for i, f := range fields {
-		out[i] = canonical.CustomField{ID: f.UUID, Label: f.Label, Type: f.Type, Value: f.Value}
+		out[i] = canonical.CustomField{ID: string(f.UUID), Label: string(f.Label), Type: string(f.Type), Value: json.RawMessage(f.Value)}
 	}
 	return out
 }

@@ -1,13 +1,13 @@
 package journeybee
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/hookline/hookline/shared/provider"
 )
@@ -19,9 +19,10 @@ import (
 // the body itself is Delivery.Raw.
 //
 // Decoding is tolerant: a field of an unexpected type is left at its zero
-// value instead of rejecting the delivery, and fields whose shape is
-// undocumented or varies are kept as raw JSON. Only the entity's uuid and
-// the configuration's shape are required.
+// value instead of rejecting the delivery (provider.String, provider.List
+// and the types below), and fields whose shape is undocumented or varies
+// are kept as raw JSON. Only the entity's uuid and the configuration's
+// shape are required.
 type Payload struct {
 	Lead        *Lead           `json:"lead,omitempty"`
 	Deal        *Deal           `json:"deal,omitempty"`
@@ -35,202 +36,202 @@ type Payload struct {
 
 // Lead is the "lead" object of lead_* events [J2].
 type Lead struct {
-	UUID                   string            `json:"uuid"`
-	CreatedAt              Timestamp         `json:"created_at"`
-	UpdatedAt              Timestamp         `json:"updated_at"`
-	CompanyName            string            `json:"company_name"`
-	Email                  string            `json:"email"`
-	PhoneNumber            string            `json:"phone_number"`
-	FirstName              string            `json:"first_name"`
-	LastName               string            `json:"last_name"`
-	CreatedByUserUUID      string            `json:"created_by_user_uuid"`
-	CreatedByUserEmail     string            `json:"created_by_user_email"`
-	CreatedByUserFirstName string            `json:"created_by_user_first_name"`
-	CreatedByUserLastName  string            `json:"created_by_user_last_name"`
-	CustomFields           []CustomField     `json:"custom_fields"`
-	Tags                   []Tag             `json:"tags"`
-	AssignedUsers          []User            `json:"assigned_users"`
-	ReceivedFromCompany    []ReceivedFrom    `json:"received_from_company"`
-	SentToCompanies        []json.RawMessage `json:"sent_to_companies"` // element shape undocumented
+	UUID                   provider.String               `json:"uuid"`
+	CreatedAt              Timestamp                     `json:"created_at"`
+	UpdatedAt              Timestamp                     `json:"updated_at"`
+	CompanyName            provider.String               `json:"company_name"`
+	Email                  provider.String               `json:"email"`
+	PhoneNumber            provider.String               `json:"phone_number"`
+	FirstName              provider.String               `json:"first_name"`
+	LastName               provider.String               `json:"last_name"`
+	CreatedByUserUUID      provider.String               `json:"created_by_user_uuid"`
+	CreatedByUserEmail     provider.String               `json:"created_by_user_email"`
+	CreatedByUserFirstName provider.String               `json:"created_by_user_first_name"`
+	CreatedByUserLastName  provider.String               `json:"created_by_user_last_name"`
+	CustomFields           provider.List[CustomField]    `json:"custom_fields"`
+	Tags                   provider.List[Tag]            `json:"tags"`
+	AssignedUsers          provider.List[User]           `json:"assigned_users"`
+	ReceivedFromCompany    provider.List[ReceivedFrom]   `json:"received_from_company"`
+	SentToCompanies        provider.List[jsontext.Value] `json:"sent_to_companies"` // element shape undocumented
 }
 
 // Tag is a label on a lead ({uuid, label}) or a deal (with colours).
 type Tag struct {
-	UUID            string `json:"uuid"`
-	Label           string `json:"label"`
-	BackgroundColor string `json:"background_color,omitempty"`
-	TextColor       string `json:"text_color,omitempty"`
+	UUID            provider.String `json:"uuid"`
+	Label           provider.String `json:"label"`
+	BackgroundColor provider.String `json:"background_color,omitempty"`
+	TextColor       provider.String `json:"text_color,omitempty"`
 }
 
 // User is a JourneyBee user or contact referenced by an entity. Lead users
 // carry a uuid, legacy deal users a numeric id, newer deal users both.
 type User struct {
-	ID               ID     `json:"id,omitempty"`
-	UUID             string `json:"uuid,omitempty"`
-	Email            string `json:"email"`
-	FirstName        string `json:"first_name"`
-	LastName         string `json:"last_name"`
-	ProfileImageID   ID     `json:"profile_image_id,omitempty"`
-	ProfileImageUUID string `json:"profile_image_uuid,omitempty"`
+	ID               ID              `json:"id,omitempty"`
+	UUID             provider.String `json:"uuid,omitempty"`
+	Email            provider.String `json:"email"`
+	FirstName        provider.String `json:"first_name"`
+	LastName         provider.String `json:"last_name"`
+	ProfileImageID   ID              `json:"profile_image_id,omitempty"`
+	ProfileImageUUID provider.String `json:"profile_image_uuid,omitempty"`
 }
 
 // ReceivedFrom is the partner a lead was received from.
 type ReceivedFrom struct {
-	PartnershipUUID     string    `json:"partnership_uuid"`
-	CompanyName         string    `json:"company_name"`
-	CompanyDomain       string    `json:"company_domain"`
-	SentDate            Timestamp `json:"sent_date"`
-	SentByUserEmail     string    `json:"sent_by_user_email"`
-	SentByUserFirstName string    `json:"sent_by_user_first_name"`
-	SentByUserLastName  string    `json:"sent_by_user_last_name"`
-	PartnerType         string    `json:"partner_type"`
+	PartnershipUUID     provider.String `json:"partnership_uuid"`
+	CompanyName         provider.String `json:"company_name"`
+	CompanyDomain       provider.String `json:"company_domain"`
+	SentDate            Timestamp       `json:"sent_date"`
+	SentByUserEmail     provider.String `json:"sent_by_user_email"`
+	SentByUserFirstName provider.String `json:"sent_by_user_first_name"`
+	SentByUserLastName  provider.String `json:"sent_by_user_last_name"`
+	PartnerType         provider.String `json:"partner_type"`
 }
 
 // CustomField is one custom field value. Value is any JSON (style B types
 // it as {text|number|date|boolean|select|multi_select}); Options varies.
 type CustomField struct {
-	UUID                 string          `json:"uuid"`
-	Label                string          `json:"label"`
-	Type                 string          `json:"type"`
-	Value                json.RawMessage `json:"value"`
-	CustomFieldValueUUID string          `json:"custom_field_value_uuid"`
-	Options              json.RawMessage `json:"options"`
+	UUID                 provider.String `json:"uuid"`
+	Label                provider.String `json:"label"`
+	Type                 provider.String `json:"type"`
+	Value                jsontext.Value  `json:"value"`
+	CustomFieldValueUUID provider.String `json:"custom_field_value_uuid"`
+	Options              jsontext.Value  `json:"options"`
 }
 
 // Deal is the "deal" object of deal_* events, legacy [J4] or newer [J9].
 type Deal struct {
-	UUID                 string    `json:"uuid"`
-	CreatedAt            Timestamp `json:"created_at"`
-	UpdatedAt            Timestamp `json:"updated_at"`
-	Label                string    `json:"label"`
-	DealValue            Number    `json:"deal_value"`
-	TotalCommissionValue Number    `json:"total_commission_value"`
+	UUID                 provider.String `json:"uuid"`
+	CreatedAt            Timestamp       `json:"created_at"`
+	UpdatedAt            Timestamp       `json:"updated_at"`
+	Label                provider.String `json:"label"`
+	DealValue            Number          `json:"deal_value"`
+	TotalCommissionValue Number          `json:"total_commission_value"`
 	// CommissionCalculation is an object in legacy deliveries, a string in
 	// newer ones.
-	CommissionCalculation json.RawMessage `json:"commission_calculation"`
-	CurrencyCode          string          `json:"currency_code"`
-	CurrencyLabel         string          `json:"currency_label"`
-	LeadUUID              string          `json:"lead_uuid"`
-	StageUUID             string          `json:"stage_uuid"`
-	StagePhase            string          `json:"stage_phase"`
-	PaymentStageUUID      string          `json:"payment_stage_uuid"`
-	PartnershipUUID       string          `json:"partnership_uuid"`
-	PartnershipName       string          `json:"partnership_name"` // newer deliveries
-	PartnerCompanyName    string          `json:"partner_company_name"`
-	PartnerCompanyDomain  string          `json:"partner_company_domain"`
-	DealOwnedByReseller   Bool            `json:"deal_owned_by_reseller"`
-	ExpirationDate        Timestamp       `json:"expiration_date"` // newer deliveries
-	LeadCreatedAt         Timestamp       `json:"lead_created_at"` // newer deliveries
-	CustomFields          []CustomField   `json:"custom_fields"`
-	Tags                  []Tag           `json:"tags"`
-	AssignedUsers         []User          `json:"assigned_users"`
-	AssignedContacts      []User          `json:"assigned_contacts"` // newer deliveries
-	Payments              []Payment       `json:"payments"`
+	CommissionCalculation jsontext.Value             `json:"commission_calculation"`
+	CurrencyCode          provider.String            `json:"currency_code"`
+	CurrencyLabel         provider.String            `json:"currency_label"`
+	LeadUUID              provider.String            `json:"lead_uuid"`
+	StageUUID             provider.String            `json:"stage_uuid"`
+	StagePhase            provider.String            `json:"stage_phase"`
+	PaymentStageUUID      provider.String            `json:"payment_stage_uuid"`
+	PartnershipUUID       provider.String            `json:"partnership_uuid"`
+	PartnershipName       provider.String            `json:"partnership_name"` // newer deliveries
+	PartnerCompanyName    provider.String            `json:"partner_company_name"`
+	PartnerCompanyDomain  provider.String            `json:"partner_company_domain"`
+	DealOwnedByReseller   Bool                       `json:"deal_owned_by_reseller"`
+	ExpirationDate        Timestamp                  `json:"expiration_date"` // newer deliveries
+	LeadCreatedAt         Timestamp                  `json:"lead_created_at"` // newer deliveries
+	CustomFields          provider.List[CustomField] `json:"custom_fields"`
+	Tags                  provider.List[Tag]         `json:"tags"`
+	AssignedUsers         provider.List[User]        `json:"assigned_users"`
+	AssignedContacts      provider.List[User]        `json:"assigned_contacts"` // newer deliveries
+	Payments              provider.List[Payment]     `json:"payments"`
 }
 
 // Payment is one payment of a deal.
 type Payment struct {
-	UUID                  string    `json:"uuid"`
-	CreatedAt             Timestamp `json:"created_at"`
-	PaymentDate           Timestamp `json:"payment_date"`
-	PaymentValue          Number    `json:"payment_value"`
-	PaymentProcessing     Bool      `json:"payment_processing"`
-	PaymentCompleted      Bool      `json:"payment_completed"`
-	Approved              Bool      `json:"approved"`
-	PaymentProcessingDate Timestamp `json:"payment_processing_date"` // newer deliveries
-	PaymentCompletedDate  Timestamp `json:"payment_completed_date"`  // newer deliveries
+	UUID                  provider.String `json:"uuid"`
+	CreatedAt             Timestamp       `json:"created_at"`
+	PaymentDate           Timestamp       `json:"payment_date"`
+	PaymentValue          Number          `json:"payment_value"`
+	PaymentProcessing     Bool            `json:"payment_processing"`
+	PaymentCompleted      Bool            `json:"payment_completed"`
+	Approved              Bool            `json:"approved"`
+	PaymentProcessingDate Timestamp       `json:"payment_processing_date"` // newer deliveries
+	PaymentCompletedDate  Timestamp       `json:"payment_completed_date"`  // newer deliveries
 }
 
 // Note is the "note" object of lead_note_* [J3] and deal_note_* [J5]
 // events. Notes have no documented updated_at; one is read if sent.
 type Note struct {
-	UUID          string    `json:"uuid"`
-	CreatedAt     Timestamp `json:"created_at"`
-	UpdatedAt     Timestamp `json:"updated_at"`
-	Document      string    `json:"document"` // plain text
-	UserUUID      string    `json:"user_uuid"`
-	UserEmail     string    `json:"user_email"`
-	UserFirstName string    `json:"user_first_name"`
-	UserLastName  string    `json:"user_last_name"`
-	LeadUUID      string    `json:"lead_uuid"`      // lead notes
-	LeadDealUUID  string    `json:"lead_deal_uuid"` // deal notes: the deal's uuid
+	UUID          provider.String `json:"uuid"`
+	CreatedAt     Timestamp       `json:"created_at"`
+	UpdatedAt     Timestamp       `json:"updated_at"`
+	Document      provider.String `json:"document"` // plain text
+	UserUUID      provider.String `json:"user_uuid"`
+	UserEmail     provider.String `json:"user_email"`
+	UserFirstName provider.String `json:"user_first_name"`
+	UserLastName  provider.String `json:"user_last_name"`
+	LeadUUID      provider.String `json:"lead_uuid"`      // lead notes
+	LeadDealUUID  provider.String `json:"lead_deal_uuid"` // deal notes: the deal's uuid
 }
 
 // Partnership is the "partnership" object of partner_* events [J6]. It has
 // no documented timestamps; created_at/updated_at are read if sent.
 type Partnership struct {
-	UUID               string        `json:"uuid"`
-	CompanyName        string        `json:"company_name"`
-	CompanyDomain      string        `json:"company_domain"`
-	CompanyWebsite     string        `json:"company_website"`
-	CompanyDescription string        `json:"company_description"`
-	CompanyEmail       string        `json:"company_email"`
-	CompanyPhoneNumber string        `json:"company_phone_number"`
-	CountryUUID        string        `json:"country_uuid"`
-	CountryLabel       string        `json:"country_label"`
-	IndustryUUID       string        `json:"industry_uuid"`
-	IndustryLabel      string        `json:"industry_label"`
-	StageUUID          string        `json:"stage_uuid"`
-	StageLabel         string        `json:"stage_label"`
-	CategoryUUID       string        `json:"category_uuid"`
-	CategoryLabel      string        `json:"category_label"`
-	TierUUID           string        `json:"tier_uuid"`
-	TierLabel          string        `json:"tier_label"`
-	CustomFields       []CustomField `json:"custom_fields"`
-	CreatedAt          Timestamp     `json:"created_at"`
-	UpdatedAt          Timestamp     `json:"updated_at"`
+	UUID               provider.String            `json:"uuid"`
+	CompanyName        provider.String            `json:"company_name"`
+	CompanyDomain      provider.String            `json:"company_domain"`
+	CompanyWebsite     provider.String            `json:"company_website"`
+	CompanyDescription provider.String            `json:"company_description"`
+	CompanyEmail       provider.String            `json:"company_email"`
+	CompanyPhoneNumber provider.String            `json:"company_phone_number"`
+	CountryUUID        provider.String            `json:"country_uuid"`
+	CountryLabel       provider.String            `json:"country_label"`
+	IndustryUUID       provider.String            `json:"industry_uuid"`
+	IndustryLabel      provider.String            `json:"industry_label"`
+	StageUUID          provider.String            `json:"stage_uuid"`
+	StageLabel         provider.String            `json:"stage_label"`
+	CategoryUUID       provider.String            `json:"category_uuid"`
+	CategoryLabel      provider.String            `json:"category_label"`
+	TierUUID           provider.String            `json:"tier_uuid"`
+	TierLabel          provider.String            `json:"tier_label"`
+	CustomFields       provider.List[CustomField] `json:"custom_fields"`
+	CreatedAt          Timestamp                  `json:"created_at"`
+	UpdatedAt          Timestamp                  `json:"updated_at"`
 }
 
 // PartnerContact is a person at a partner (partner_contact_* events). The
 // webhook shape is undocumented: the fields follow the REST contact object
 // [J14], and Raw keeps the whole object as sent.
 type PartnerContact struct {
-	UUID            string          `json:"uuid"`
+	UUID            provider.String `json:"uuid"`
 	ID              ID              `json:"id"`
-	Email           string          `json:"email"`
-	FirstName       string          `json:"first_name"`
-	LastName        string          `json:"last_name"`
-	Position        string          `json:"position"`
-	PhoneNumber     string          `json:"phone_number"`
-	CompanyName     string          `json:"company_name"`
-	PartnershipUUID string          `json:"partnership_uuid"`
+	Email           provider.String `json:"email"`
+	FirstName       provider.String `json:"first_name"`
+	LastName        provider.String `json:"last_name"`
+	Position        provider.String `json:"position"`
+	PhoneNumber     provider.String `json:"phone_number"`
+	CompanyName     provider.String `json:"company_name"`
+	PartnershipUUID provider.String `json:"partnership_uuid"`
 	PartnershipID   ID              `json:"partnership_id"`
 	CreatedAt       Timestamp       `json:"created_at"`
 	UpdatedAt       Timestamp       `json:"updated_at"`
-	Raw             json.RawMessage `json:"-"`
+	Raw             jsontext.Value  `json:"-"`
 }
 
 // Message is the "message" object of message_* events, legacy [J7] or
 // newer [J10]. Content is a string in legacy deliveries and any JSON in
 // newer ones, so it is kept raw.
 type Message struct {
-	UUID                         string          `json:"uuid"`
-	CreatedAt                    Timestamp       `json:"created_at"`
-	UpdatedAt                    Timestamp       `json:"updated_at"`
-	Content                      json.RawMessage `json:"content"`
-	RepliedToMessageUUID         string          `json:"replied_to_message_uuid"` // null for new messages
-	RoomUUID                     string          `json:"room_uuid"`
-	CreatedByUserUUID            string          `json:"created_by_user_uuid"`
-	CreatedByUserEmail           string          `json:"created_by_user_email"`
-	CreatedByUserFirstName       string          `json:"created_by_user_first_name"`
-	CreatedByUserLastName        string          `json:"created_by_user_last_name"`
-	CreatedByUserProfileImageURL string          `json:"created_by_user_profile_image_url"`
-	CreatedByUserCompanyUUID     string          `json:"created_by_user_company_uuid"`
-	CreatedByUserCompanyName     string          `json:"created_by_user_company_name"`
-	Attachments                  []Attachment    `json:"attachments"`
-	PartnershipUUID              string          `json:"partnership_uuid"`
-	PartnershipName              string          `json:"partnership_name"` // newer deliveries
-	PartnerType                  string          `json:"partner_type"`
-	CompanyName                  string          `json:"company_name"` // newer deliveries
+	UUID                         provider.String           `json:"uuid"`
+	CreatedAt                    Timestamp                 `json:"created_at"`
+	UpdatedAt                    Timestamp                 `json:"updated_at"`
+	Content                      jsontext.Value            `json:"content"`
+	RepliedToMessageUUID         provider.String           `json:"replied_to_message_uuid"` // null for new messages
+	RoomUUID                     provider.String           `json:"room_uuid"`
+	CreatedByUserUUID            provider.String           `json:"created_by_user_uuid"`
+	CreatedByUserEmail           provider.String           `json:"created_by_user_email"`
+	CreatedByUserFirstName       provider.String           `json:"created_by_user_first_name"`
+	CreatedByUserLastName        provider.String           `json:"created_by_user_last_name"`
+	CreatedByUserProfileImageURL provider.String           `json:"created_by_user_profile_image_url"`
+	CreatedByUserCompanyUUID     provider.String           `json:"created_by_user_company_uuid"`
+	CreatedByUserCompanyName     provider.String           `json:"created_by_user_company_name"`
+	Attachments                  provider.List[Attachment] `json:"attachments"`
+	PartnershipUUID              provider.String           `json:"partnership_uuid"`
+	PartnershipName              provider.String           `json:"partnership_name"` // newer deliveries
+	PartnerType                  provider.String           `json:"partner_type"`
+	CompanyName                  provider.String           `json:"company_name"` // newer deliveries
 }
 
 // Attachment is a file attached to a message.
 type Attachment struct {
-	UUID     string `json:"uuid"`
-	FileName string `json:"file_name"`
-	FileSize int64  `json:"file_size"`
-	MimeType string `json:"mime_type"`
-	FileURL  string `json:"file_url"`
+	UUID     provider.String `json:"uuid"`
+	FileName provider.String `json:"file_name"`
+	FileSize Int             `json:"file_size"`
+	MimeType provider.String `json:"mime_type"`
+	FileURL  provider.String `json:"file_url"`
 }
 
 // Configuration is one integration setting, e.g.
@@ -242,25 +243,96 @@ type Configuration struct {
 
 // SelectedOption is one selected value of a Configuration.
 type SelectedOption struct {
-	ID    string `json:"id"`
-	Value string `json:"value"`
+	ID    provider.String `json:"id"`
+	Value provider.String `json:"value"`
+}
+
+// The payload structs are lenient as a whole too: any JSON value other
+// than an object leaves them zero (a pointer to one is nil only for null).
+func (x *Lead) UnmarshalJSONFrom(dec *jsontext.Decoder) error { return provider.Lenient(dec, '{') }
+
+func (x *Tag) UnmarshalJSONFrom(dec *jsontext.Decoder) error { return provider.Lenient(dec, '{') }
+
+func (x *User) UnmarshalJSONFrom(dec *jsontext.Decoder) error { return provider.Lenient(dec, '{') }
+
+func (x *ReceivedFrom) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	return provider.Lenient(dec, '{')
+}
+
+func (x *CustomField) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	return provider.Lenient(dec, '{')
+}
+
+func (x *Deal) UnmarshalJSONFrom(dec *jsontext.Decoder) error { return provider.Lenient(dec, '{') }
+
+func (x *Payment) UnmarshalJSONFrom(dec *jsontext.Decoder) error { return provider.Lenient(dec, '{') }
+
+func (x *Note) UnmarshalJSONFrom(dec *jsontext.Decoder) error { return provider.Lenient(dec, '{') }
+
+func (x *Partnership) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	return provider.Lenient(dec, '{')
+}
+
+func (x *Message) UnmarshalJSONFrom(dec *jsontext.Decoder) error { return provider.Lenient(dec, '{') }
+
+func (x *Attachment) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	return provider.Lenient(dec, '{')
+}
+
+func (x *SelectedOption) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	return provider.Lenient(dec, '{')
+}
+
+// UnmarshalJSONFrom reads a partner contact. Its shape is undocumented, so
+// the object is kept as sent (Raw) and the REST contact fields are then
+// read from it: the one value decoded twice (it is small; the first read
+// already checked it strictly).
+func (x *PartnerContact) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	v, err := dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	*x = PartnerContact{Raw: v.Clone()}
+	if v.Kind() != '{' {
+		return nil
+	}
+	type plain PartnerContact
+	return provider.DecodeJSON(x.Raw, (*plain)(x))
 }
 
 // ID is an identifier JourneyBee sends as a number or a string. It keeps
 // the text (a number's literal, a string's value); other JSON leaves it "".
 type ID string
 
-// UnmarshalJSON implements json.Unmarshaler. It never fails on valid JSON.
-func (id *ID) UnmarshalJSON(b []byte) error {
-	switch c := firstByte(b); {
-	case c == '"':
-		*id = ID(jsonString(b))
-	case c == '-' || '0' <= c && c <= '9':
-		*id = ID(b)
-	default:
-		*id = ""
+// UnmarshalJSONFrom implements json.UnmarshalerFrom. It fails only on
+// input that is not strict JSON.
+func (id *ID) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	*id = ""
+	switch dec.PeekKind() {
+	case '"', '0':
+		tok, err := dec.ReadToken()
+		*id = ID(tok.String()) // a number's String is its literal
+		return err
 	}
-	return nil
+	return dec.SkipValue()
+}
+
+// Int is an optional integer: 0 unless the value is a JSON number without
+// fraction or exponent that fits an int64.
+type Int int64
+
+// UnmarshalJSONFrom implements json.UnmarshalerFrom. It fails only on
+// input that is not strict JSON.
+func (n *Int) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	*n = 0
+	if dec.PeekKind() != '0' {
+		return dec.SkipValue()
+	}
+	tok, err := dec.ReadToken()
+	if v, perr := strconv.ParseInt(tok.String(), 10, 64); err == nil && perr == nil {
+		*n = Int(v)
+	}
+	return err
 }
 
 // Number is an optional JSON number. Set is false when the field is
@@ -271,17 +343,22 @@ type Number struct {
 	Set   bool
 }
 
-// UnmarshalJSON implements json.Unmarshaler. It never fails on valid JSON.
-func (n *Number) UnmarshalJSON(b []byte) error {
+// UnmarshalJSONFrom implements json.UnmarshalerFrom. It fails only on
+// input that is not strict JSON.
+func (n *Number) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	*n = Number{}
-	s := string(b)
-	if firstByte(b) == '"' {
-		s = jsonString(b)
+	switch dec.PeekKind() {
+	case '"', '0':
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		if f, err := strconv.ParseFloat(tok.String(), 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+			*n = Number{Value: f, Set: true}
+		}
+		return nil
 	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
-		*n = Number{Value: f, Set: true}
-	}
-	return nil
+	return dec.SkipValue()
 }
 
 // MarshalJSON implements json.Marshaler: the number, or null if unset.
@@ -308,17 +385,17 @@ type Bool struct {
 	Set   bool
 }
 
-// UnmarshalJSON implements json.Unmarshaler. It never fails on valid JSON.
-func (v *Bool) UnmarshalJSON(b []byte) error {
-	switch string(b) {
-	case "true":
-		*v = Bool{Value: true, Set: true}
-	case "false":
-		*v = Bool{Set: true}
-	default:
-		*v = Bool{}
+// UnmarshalJSONFrom implements json.UnmarshalerFrom. It fails only on
+// input that is not strict JSON.
+func (v *Bool) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	*v = Bool{}
+	switch dec.PeekKind() {
+	case 't', 'f':
+		tok, err := dec.ReadToken()
+		*v = Bool{Value: tok.Bool(), Set: err == nil}
+		return err
 	}
-	return nil
+	return dec.SkipValue()
 }
 
 // MarshalJSON implements json.Marshaler: the boolean, or null if unset.
@@ -348,23 +425,27 @@ var isoLayouts = []string{
 	time.DateOnly,
 }
 
-// UnmarshalJSON implements json.Unmarshaler. It never returns an error.
-func (t *Timestamp) UnmarshalJSON(b []byte) error {
+// UnmarshalJSONFrom implements json.UnmarshalerFrom. It fails only on
+// input that is not strict JSON.
+func (t *Timestamp) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	t.Time = time.Time{}
-	switch c := firstByte(b); {
-	case c == '-' || '0' <= c && c <= '9':
-		t.Time = fromNumber(string(b))
-	case c == '"':
-		s := jsonString(b)
-		if s != "" && ('0' <= s[0] && s[0] <= '9') && isDigits(s) {
-			t.Time = fromNumber(s)
+	kind := dec.PeekKind()
+	if kind != '0' && kind != '"' {
+		return dec.SkipValue()
+	}
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return err
+	}
+	s := tok.String()
+	if kind == '0' || s != "" && isDigits(s) {
+		t.Time = fromNumber(s)
+		return nil
+	}
+	for _, layout := range isoLayouts {
+		if v, err := time.Parse(layout, s); err == nil {
+			t.Time = inRange(v.UTC())
 			return nil
-		}
-		for _, layout := range isoLayouts {
-			if v, err := time.Parse(layout, s); err == nil {
-				t.Time = inRange(v.UTC())
-				return nil
-			}
 		}
 	}
 	return nil
@@ -431,59 +512,49 @@ func isDigits(s string) bool {
 	return true
 }
 
-// wireBody is the top level of a body. The entities are decoded in the
-// same pass as the body is validated, which is most of Verify's cost; the
-// undocumented contact shapes are kept raw. (From scanBody, Configuration
-// may be a slice of the body: it is only read, never kept.)
+// wireBody is the top level of a body: every documented entity, so that
+// the one strict decode reads each of them into its type whatever the
+// event (the event's own is used). Configuration is nil when absent or
+// null, and points to a nil List when it is not an array.
 type wireBody struct {
-	Lead           *Lead           `json:"lead"`
-	Deal           *Deal           `json:"deal"`
-	Note           *Note           `json:"note"`
-	Partnership    *Partnership    `json:"partnership"`
-	Message        *Message        `json:"message"`
-	Contact        json.RawMessage `json:"contact"`
-	PartnerContact json.RawMessage `json:"partner_contact"`
-	Configuration  json.RawMessage `json:"configuration"`
+	Lead           *Lead                      `json:"lead"`
+	Deal           *Deal                      `json:"deal"`
+	Note           *Note                      `json:"note"`
+	Partnership    *Partnership               `json:"partnership"`
+	Message        *Message                   `json:"message"`
+	Contact        *PartnerContact            `json:"contact"`
+	PartnerContact *PartnerContact            `json:"partner_contact"`
+	Configuration  *provider.List[configItem] `json:"configuration"`
 }
 
-// parseBody validates raw for the event spec and decodes it. It returns the
-// payload and the entity's uuid ("" for events without an entity).
-//
-// Decoding is tolerant: encoding/json leaves a field of an unexpected type
-// unset, goes on, and reports the first such mismatch at the end, which is
-// ignored here. The package's own JSON types never fail. An entity that is
-// not an object therefore decodes as an empty one (or stays nil if null),
-// and is refused for its missing uuid.
+// configItem is an element of "configuration" as decoded: Selected is nil
+// unless it is an array.
+type configItem struct {
+	ID       provider.String               `json:"id"`
+	Selected provider.List[SelectedOption] `json:"selected"`
+}
+
+func (x *configItem) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	return provider.Lenient(dec, '{')
+}
+
+// parseBody decodes raw, the whole body, with the one strict decoder and
+// validates it for the event spec. It returns the payload and the entity's
+// uuid ("" for events without an entity). The body must be a JSON object
+// whatever the event. An entity that is not an object decodes as an empty
+// one (or stays nil if null), and is refused for its missing uuid.
 func parseBody(raw []byte, spec eventSpec) (*Payload, string, error) {
-	return decodeBody(raw, spec, true)
-}
-
-// decodeBody is parseBody. With fast set, the body, the configuration and
-// the contact are read by the single-pass scanner (scan.go) wherever it can
-// and by encoding/json otherwise; without, by encoding/json alone. The
-// result is the same (FuzzDecodeMatches): fast=false is the reference the
-// fast path is tested against, and what it falls back to.
-func decodeBody(raw []byte, spec eventSpec, fast bool) (*Payload, string, error) {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil, "", reject(provider.ErrEmptyBody, "body is empty")
-	}
 	var w wireBody
-	if !fast || !scanBody(raw, spec.entity, &w) {
-		w = wireBody{} // scanBody may have decoded part of it
-		err := json.Unmarshal(raw, &w)
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			return nil, "", fmt.Errorf("journeybee: body is not valid JSON (offset %d): %w", se.Offset, provider.ErrMalformedJSON)
-		case firstByte(raw) != '{':
-			return nil, "", reject(provider.ErrInvalidPayload, "body is not a JSON object")
-		case err != nil && !errors.As(err, &te): // not expected
-			return nil, "", reject(provider.ErrInvalidPayload, "body does not decode")
-		}
+	switch err := provider.DecodeJSON(raw, &w); {
+	case errors.Is(err, provider.ErrEmptyBody):
+		return nil, "", reject(provider.ErrEmptyBody, "body is empty")
+	case errors.Is(err, provider.ErrNotObject):
+		return nil, "", reject(provider.ErrInvalidPayload, "body is not a JSON object")
+	case err != nil:
+		return nil, "", fmt.Errorf("journeybee: body: %w", err)
 	}
 
-	cfg, err := parseConfiguration(w.Configuration, fast)
+	cfg, err := parseConfiguration(w.Configuration)
 	if err != nil {
 		return nil, "", err
 	}
@@ -501,7 +572,7 @@ func decodeBody(raw []byte, spec eventSpec, fast bool) (*Payload, string, error)
 	case entityMessage:
 		p.Message, key, id = w.Message, "message", w.Message.uuid()
 	case entityContact:
-		key, id = decodeContact(p, &w, fast)
+		key, id = decodeContact(p, &w)
 	default: // no documented entity
 		return p, "", nil
 	}
@@ -516,98 +587,81 @@ func (l *Lead) uuid() string {
 	if l == nil {
 		return ""
 	}
-	return l.UUID
+	return string(l.UUID)
 }
 
 func (d *Deal) uuid() string {
 	if d == nil {
 		return ""
 	}
-	return d.UUID
+	return string(d.UUID)
 }
 
 func (n *Note) uuid() string {
 	if n == nil {
 		return ""
 	}
-	return n.UUID
+	return string(n.UUID)
 }
 
 func (p *Partnership) uuid() string {
 	if p == nil {
 		return ""
 	}
-	return p.UUID
+	return string(p.UUID)
 }
 
 func (m *Message) uuid() string {
 	if m == nil {
 		return ""
 	}
-	return m.UUID
+	return string(m.UUID)
 }
 
 func (c *PartnerContact) uuid() string {
 	if c == nil {
 		return ""
 	}
-	return c.UUID
+	return string(c.UUID)
 }
 
 // decodeContact fills p for a partner contact event and returns the body
 // key of its entity and the entity's uuid. The shape is undocumented: the
 // entity is the first present (non-null) of "contact", "partner_contact"
-// and "partnership"; a partnership beside a contact is kept as context.
-// With fast set, the contact is read by scanContact if it can.
-func decodeContact(p *Payload, w *wireBody, fast bool) (key, uuid string) {
+// and "partnership"; a partnership beside a contact is kept as context. A
+// contact that is not an object has no uuid.
+func decodeContact(p *Payload, w *wireBody) (key, uuid string) {
 	p.Partnership = w.Partnership
-	key, raw := "contact", w.Contact
-	if !present(raw) {
-		key, raw = "partner_contact", w.PartnerContact
+	key, c := "contact", w.Contact
+	if c == nil {
+		key, c = "partner_contact", w.PartnerContact
 	}
-	if !present(raw) {
+	if c == nil {
 		if w.Partnership == nil {
 			return "contact, partner_contact or partnership", ""
 		}
 		return "partnership", w.Partnership.uuid()
 	}
-	if firstByte(raw) == '{' {
-		p.Contact = &PartnerContact{Raw: raw}
-		if !fast || !scanContact(raw, p.Contact) {
-			p.Contact = &PartnerContact{Raw: raw}
-			_ = json.Unmarshal(raw, p.Contact) // tolerant, as in parseBody
-		}
+	if c.Raw.Kind() == '{' {
+		p.Contact = c
 	}
 	return key, p.Contact.uuid()
 }
 
-// present reports whether a top-level value was sent and is not null.
-func present(raw json.RawMessage) bool {
-	return len(raw) > 0 && string(raw) != "null"
-}
-
 // parseConfiguration checks the legacy "configuration" array: absent or
 // null is fine, otherwise every element must be an object with a non-empty
-// string id and an array "selected" (whose elements are decoded tolerantly).
-// With fast set, the array is read by scanConfiguration if it can.
-func parseConfiguration(raw json.RawMessage, fast bool) ([]Configuration, error) {
-	if !present(raw) {
+// string id and an array "selected" (whose elements are decoded
+// tolerantly).
+func parseConfiguration(items *provider.List[configItem]) ([]Configuration, error) {
+	switch {
+	case items == nil:
 		return nil, nil
-	}
-	if firstByte(raw) != '[' {
+	case *items == nil:
 		return nil, reject(provider.ErrInvalidPayload, "configuration is not an array")
 	}
-	// One tolerant pass: an element that is not an object decodes as an
-	// empty item, and "selected" stays nil unless it is a JSON array
-	// (encoding/json makes [] an empty, non-nil slice).
-	var items []configItem
-	if !fast || !scanConfiguration(raw, &items) {
-		items = nil
-		_ = json.Unmarshal(raw, &items)
-	}
-	out := make([]Configuration, len(items))
-	for i, item := range items {
-		out[i] = Configuration{ID: jsonString(item.ID), Selected: item.Selected}
+	out := make([]Configuration, len(*items))
+	for i, item := range *items {
+		out[i] = Configuration{ID: string(item.ID), Selected: item.Selected}
 		if out[i].ID == "" {
 			return nil, fmt.Errorf("journeybee: configuration[%d] is not an object with a non-empty string id: %w", i, provider.ErrInvalidPayload)
 		}
@@ -616,12 +670,6 @@ func parseConfiguration(raw json.RawMessage, fast bool) ([]Configuration, error)
 		}
 	}
 	return out, nil
-}
-
-// configItem is an element of "configuration" as first decoded.
-type configItem struct {
-	ID       json.RawMessage  `json:"id"`
-	Selected []SelectedOption `json:"selected"`
 }
 
 // occurredAt is when the entity says the event happened: its updated_at,

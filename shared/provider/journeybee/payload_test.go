@@ -2,7 +2,7 @@ package journeybee
 
 import (
 	"bytes"
-	"encoding/json"
+	"github.com/go-json-experiment/json"
 	"reflect"
 	"testing"
 	"time"
@@ -264,6 +264,46 @@ func TestConfigurationAccepted(t *testing.T) {
 		}
 		if got := d.Payload.(*Payload).Configuration; !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s: Configuration = %#v, want %#v", tc.cfg, got, tc.want)
+		}
+	}
+}
+
+// TestStrictDecodeAccepts: what the one strict decode accepts, and that
+// member names match exactly as written, so the entity, its uuid and the
+// normalized record come from the exact-case members whatever else the
+// body carries.
+func TestStrictDecodeAccepts(t *testing.T) {
+	v := newVerifier(t, []string{testSecret})
+	h := signedHeader(t, testSecret, claimsFor("lead_created"))
+
+	body := []byte(`{"LEAD":{"uuid":"B-222","email":"b@evil.example"},` +
+		`"lead":{"UUID":"C-333","uuid":"A-111","Email":"c@evil.example","email":"a@good.example","First_Name":"Eve","first_name":"Ann"},` +
+		`"Lead":{"uuid":"D-444"}}`)
+	d, err := v.Verify(body, h)
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	l := d.Normalized.Lead
+	if d.EntityID != "A-111" || l == nil || l.ID != "A-111" || l.Email != "a@good.example" || l.FirstName != "Ann" {
+		t.Errorf("entity %q, lead %+v: want A-111, a@good.example, Ann (the exact-case members)", d.EntityID, l)
+	}
+
+	// 35,000 distinct members: every name is checked against the others,
+	// in linear time (BenchmarkVerifyManyMembers).
+	d, err = v.Verify(manyMembers(35000, false), h)
+	if err != nil || d.EntityID != "lead_many" {
+		t.Errorf("35,000 distinct members: entity %q, %v", d.EntityID, err)
+	}
+
+	// Nesting up to jsontext's bound of 10,000 levels.
+	if d, err := v.Verify(nested(10000), h); err != nil || d.EntityID != "lead_deep" {
+		t.Errorf("10,000 levels: entity %q, %v", d.EntityID, err)
+	}
+
+	// Events without a documented body: any JSON object, read all the same.
+	for _, event := range []string{"payments.completed", "mdf.payout_failed", "leads.merged"} {
+		if _, err := v.Verify([]byte(`{"payment":{"id":1,"amount":"12.50"},"LEAD":[]}`), signedHeader(t, testSecret, claimsFor(event))); err != nil {
+			t.Errorf("%s: %v", event, err)
 		}
 	}
 }

@@ -1,15 +1,14 @@
 package journeybee
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
+	"errors"
 	"math"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/hookline/hookline/shared/provider"
 )
@@ -18,28 +17,41 @@ import (
 // tokens are a few hundred bytes.
 const maxTokenLen = 8 << 10
 
-// b64 decodes JWS segments: base64url without padding, and with zero
-// trailing bits so that one signature has exactly one encoding.
-var b64 = base64.RawURLEncoding.Strict()
-
-// tokenClaims are the verified facts from a token.
-type tokenClaims struct {
-	companyUUID, userUUID, eventID string
-	iat, exp                       time.Time // iat is zero when absent
-	secretIndex                    int
+// newParser returns the golang-jwt parser of v's tokens: HS256 only (checked
+// on the header before the key function runs, so alg none, RS*/ES*/PS*,
+// HS384 and HS512 are refused before any key is used), exp required, iat
+// not in the future, nbf honoured, all with v's leeway and clock; base64url
+// segments strict (no padding, zero trailing bits, so one signature has one
+// encoding).
+func newParser(v *Verifier) *jwt.Parser {
+	return jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(v.leeway),
+		jwt.WithTimeFunc(v.now),
+		jwt.WithStrictDecoding(),
+	)
 }
 
 // authenticate finds the bearer token in h and verifies it.
-func (v *Verifier) authenticate(h http.Header) (tokenClaims, error) {
+func (v *Verifier) authenticate(h http.Header) (*tokenClaims, error) {
 	tok, err := bearerToken(h)
 	if err != nil {
-		return tokenClaims{}, err
+		return nil, err
 	}
-	return v.verifyToken(tok)
+	c := &tokenClaims{v: v}
+	t, err := v.parser.ParseWithClaims(tok, c, c.key)
+	if err != nil {
+		return nil, tokenError(err, t)
+	}
+	return c, nil
 }
 
 // bearerToken returns the token of the one "Authorization: Bearer <token>"
-// header. The scheme is matched case-insensitively (RFC 9110 11.1).
+// header. The scheme is matched case-insensitively (RFC 9110 11.1). Only
+// base64url characters and dots are let through: base64 decoders skip
+// newlines, which would make one token have many spellings.
 func bearerToken(h http.Header) (string, error) {
 	vals := h["Authorization"]
 	for k, vs := range h { // a header map built by hand may not be canonical
@@ -58,223 +70,193 @@ func bearerToken(h http.Header) (string, error) {
 		return "", reject(provider.ErrMalformedCredentials, "Authorization scheme is not Bearer")
 	}
 	tok = strings.TrimLeft(tok, " ")
-	if tok == "" {
+	switch {
+	case tok == "":
 		return "", reject(provider.ErrMalformedCredentials, "empty bearer token")
-	}
-	if len(tok) > maxTokenLen {
+	case len(tok) > maxTokenLen:
 		return "", reject(provider.ErrMalformedCredentials, "bearer token too long")
+	}
+	for i := 0; i < len(tok); i++ {
+		if !isJWSByte(tok[i]) {
+			return "", reject(provider.ErrMalformedCredentials, "token is not a compact JWS")
+		}
 	}
 	return tok, nil
 }
 
-// verifyToken checks a compact JWS: the header must say HS256 and nothing
-// else that needs understanding, the signature must match one configured
-// secret (each is tried, in constant time), and only then are the claims
-// decoded and checked.
-func (v *Verifier) verifyToken(tok string) (tokenClaims, error) {
-	for i := 0; i < len(tok); i++ {
-		if !isJWSByte(tok[i]) {
-			return tokenClaims{}, reject(provider.ErrMalformedCredentials, "token is not a compact JWS")
-		}
-	}
-	headSeg, rest, ok1 := strings.Cut(tok, ".")
-	claimsSeg, sigSeg, ok2 := strings.Cut(rest, ".")
-	if !ok1 || !ok2 || headSeg == "" || claimsSeg == "" || strings.Contains(sigSeg, ".") {
-		return tokenClaims{}, reject(provider.ErrMalformedCredentials, "token is not a compact JWS")
-	}
-
-	if err := checkHeader(headSeg); err != nil {
-		return tokenClaims{}, err
-	}
-
-	sig, err := b64.DecodeString(sigSeg)
-	if err != nil {
-		return tokenClaims{}, reject(provider.ErrMalformedCredentials, "token signature is not base64url")
-	}
-	payload, err := b64.DecodeString(claimsSeg)
-	if err != nil {
-		return tokenClaims{}, reject(provider.ErrMalformedCredentials, "token claims are not base64url")
-	}
-
-	// Try every secret, without stopping at a match, so the time taken does
-	// not depend on which one matched.
-	input := []byte(tok[:len(headSeg)+1+len(claimsSeg)])
-	matched := -1
-	var sum [sha256.Size]byte
-	for _, k := range v.keys {
-		if hmac.Equal(k.mac(sum[:0], input), sig) && matched < 0 {
-			matched = k.index
-		}
-	}
-	if matched < 0 {
-		return tokenClaims{}, reject(provider.ErrBadSignature, "token signature matches no configured secret")
-	}
-
-	jc, ok := decodeClaims(payload, true)
-	if !ok {
-		return tokenClaims{}, reject(provider.ErrMalformedCredentials, "token claims are not a JSON object")
-	}
-
-	now := v.now()
-	switch {
-	case !jc.Exp.set:
-		return tokenClaims{}, reject(provider.ErrMissingClaim, "token has no exp claim")
-	case jc.Exp.bad:
-		return tokenClaims{}, reject(provider.ErrMalformedCredentials, "token exp is not a NumericDate")
-	case jc.Iat.bad:
-		return tokenClaims{}, reject(provider.ErrMalformedCredentials, "token iat is not a NumericDate")
-	case jc.Nbf.bad:
-		return tokenClaims{}, reject(provider.ErrMalformedCredentials, "token nbf is not a NumericDate")
-	case !now.Before(jc.Exp.t.Add(v.leeway)):
-		return tokenClaims{}, reject(provider.ErrExpired, "token has expired (exp)")
-	case jc.Iat.set && jc.Iat.t.After(now.Add(v.leeway)):
-		return tokenClaims{}, reject(provider.ErrNotYetValid, "token issued in the future (iat)")
-	case jc.Nbf.set && jc.Nbf.t.After(now.Add(v.leeway)):
-		return tokenClaims{}, reject(provider.ErrNotYetValid, "token not valid yet (nbf)")
-	case v.maxAge > 0 && !jc.Iat.set:
-		return tokenClaims{}, reject(provider.ErrMissingClaim, "token has no iat claim and a max age is configured")
-	case v.maxAge > 0 && jc.Iat.t.Before(now.Add(-v.maxAge-v.leeway)):
-		return tokenClaims{}, reject(provider.ErrExpired, "token is older than the max age (iat)")
-	case jc.CompanyUUID.s == "":
-		return tokenClaims{}, reject(provider.ErrMissingClaim, "token claim company_uuid is not a non-empty string")
-	case jc.UserUUID.s == "":
-		return tokenClaims{}, reject(provider.ErrMissingClaim, "token claim user_uuid is not a non-empty string")
-	case jc.EventID.s == "":
-		return tokenClaims{}, reject(provider.ErrMissingClaim, "token claim event_id is not a non-empty string")
-	}
-	return tokenClaims{
-		companyUUID: jc.CompanyUUID.s,
-		userUUID:    jc.UserUUID.s,
-		eventID:     jc.EventID.s,
-		iat:         jc.Iat.t,
-		exp:         jc.Exp.t,
-		secretIndex: matched,
-	}, nil
-}
-
-// jwtClaims are the claims a token's payload is decoded into.
-type jwtClaims struct {
-	CompanyUUID claimString `json:"company_uuid"`
-	UserUUID    claimString `json:"user_uuid"`
-	EventID     claimString `json:"event_id"`
-	Exp         claimTime   `json:"exp"`
-	Iat         claimTime   `json:"iat"`
-	Nbf         claimTime   `json:"nbf"`
-}
-
-// decodeClaims decodes a token's payload, which must be a JSON object. With
-// fast set it is read by scanClaims if it can (scan.go), else by
-// encoding/json; the result is the same (FuzzDecodeMatches).
-func decodeClaims(payload []byte, fast bool) (jwtClaims, bool) {
-	var jc jwtClaims
-	if fast && scanClaims(payload, &jc) {
-		return jc, true
-	}
-	jc = jwtClaims{}
-	if firstByte(payload) != '{' || json.Unmarshal(payload, &jc) != nil {
-		return jwtClaims{}, false
-	}
-	return jc, true
-}
-
-// hs256Headers are the encodings of the usual HS256 headers
-// {"alg":"HS256","typ":"JWT"} (jsonwebtoken, golang-jwt) and
-// {"typ":"JWT","alg":"HS256"} (PyJWT, firebase/php-jwt), accepted without
-// decoding.
-var hs256Headers = [...]string{
-	"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9",
-	"eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9",
-}
-
-// checkHeader accepts a JOSE header whose alg is HS256 and that asks for
-// nothing else we would need to understand (crit).
-func checkHeader(seg string) error {
-	for _, h := range hs256Headers {
-		if seg == h {
-			return nil
-		}
-	}
-	head, err := b64.DecodeString(seg)
-	if err != nil {
-		return reject(provider.ErrMalformedCredentials, "token header is not base64url")
-	}
-	var jh struct {
-		Alg  *string         `json:"alg"`
-		Crit json.RawMessage `json:"crit"`
-	}
-	if firstByte(head) != '{' || json.Unmarshal(head, &jh) != nil {
-		return reject(provider.ErrMalformedCredentials, "token header is not a JSON object")
-	}
-	if jh.Alg == nil {
-		return reject(provider.ErrMalformedCredentials, "token header has no alg")
-	}
-	if *jh.Alg != "HS256" {
-		return reject(provider.ErrUnsupportedAlgorithm, "token alg is not HS256")
-	}
-	if jh.Crit != nil { // RFC 7515 4.1.11: we understand no extension
-		return reject(provider.ErrMalformedCredentials, "token header has crit extensions")
-	}
-	return nil
-}
-
 // isJWSByte reports whether c may appear in a compact JWS (base64url
-// characters and the dot). base64 decoders skip newlines; this does not.
+// characters and the dot).
 func isJWSByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
 		c == '-' || c == '_' || c == '.'
 }
 
-// claimString decodes a claim that must be a string; any other JSON value
-// leaves it empty (and so "missing") instead of failing the decode.
-type claimString struct{ s string }
+// errCrit is the key function's refusal of a header with crit.
+var errCrit = errors.New("token header has crit extensions")
 
-// UnmarshalJSON implements json.Unmarshaler. It never fails on valid JSON.
-func (c *claimString) UnmarshalJSON(b []byte) error {
-	c.s = jsonString(b)
+// key is the parser's key function. It runs once the header has passed
+// the HS256 allow-list, and is the one thing golang-jwt cannot do for us:
+// try every configured secret without stopping at a match (so the time
+// taken does not say which one matched) and remember which one did. Each
+// secret but the first is checked here with the library's own HS256
+// Verify; the parser then verifies the signature with the key returned:
+// the one that matched here, else the first. So every secret costs one
+// HMAC whichever matched. (New drops repeated secrets, so at most one can
+// match.)
+func (c *tokenClaims) key(t *jwt.Token) (any, error) {
+	if _, ok := t.Header["crit"]; ok { // RFC 7515 4.1.11: we understand no extension
+		return nil, errCrit
+	}
+	signed := t.Raw[:strings.LastIndexByte(t.Raw, '.')]
+	keys := c.v.keys
+	match := keys[0]
+	for _, k := range keys[1:] {
+		if t.Method.Verify(signed, t.Signature, k.secret) == nil {
+			match = k
+		}
+	}
+	c.secretIndex = match.index
+	return match.secret, nil
+}
+
+// tokenError maps golang-jwt's errors, and those of tokenClaims, onto the
+// provider sentinels, with content-free messages. t is the token as far as
+// it was parsed (nil if it was not split).
+func tokenError(err error, t *jwt.Token) error {
+	var alg any
+	if t != nil {
+		alg = t.Header["alg"]
+	}
+	switch {
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return reject(provider.ErrMalformedCredentials, "token is not a well-formed JWS with JSON claims")
+	case alg == nil:
+		return reject(provider.ErrMalformedCredentials, "token header has no alg")
+	case alg != jwt.SigningMethodHS256.Alg():
+		if _, ok := alg.(string); !ok {
+			return reject(provider.ErrMalformedCredentials, "token alg is not a string")
+		}
+		return reject(provider.ErrUnsupportedAlgorithm, "token alg is not HS256")
+	case errors.Is(err, errCrit):
+		return reject(provider.ErrMalformedCredentials, errCrit.Error())
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return reject(provider.ErrBadSignature, "token signature matches no configured secret")
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return reject(provider.ErrMissingClaim, "token has no exp claim")
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return reject(provider.ErrExpired, "token has expired (exp)")
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return reject(provider.ErrNotYetValid, "token issued in the future (iat)")
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
+		return reject(provider.ErrNotYetValid, "token not valid yet (nbf)")
+	}
+	if ce := (*claimError)(nil); errors.As(err, &ce) { // from Validate
+		return ce.err
+	}
+	return reject(provider.ErrMalformedCredentials, "token does not verify")
+}
+
+// tokenClaims are a token's claims, decoded by DecodeJSON (the one strict
+// decoder: a claim named twice is refused), and what the key function
+// found.
+type tokenClaims struct {
+	CompanyUUID provider.String `json:"company_uuid"`
+	UserUUID    provider.String `json:"user_uuid"`
+	EventID     provider.String `json:"event_id"`
+	Exp         numericDate     `json:"exp"`
+	Iat         numericDate     `json:"iat"`
+	Nbf         numericDate     `json:"nbf"`
+
+	v           *Verifier
+	secretIndex int // of the secret the signature matched
+}
+
+// UnmarshalJSON is how golang-jwt (which reads claims with encoding/json)
+// hands over the claims: they are decoded again by the one strict decoder.
+func (c *tokenClaims) UnmarshalJSON(b []byte) error {
+	type plain tokenClaims
+	return provider.DecodeJSON(b, (*plain)(c))
+}
+
+// The jwt.Claims getters. A token without the claim gives nil.
+func (c *tokenClaims) GetExpirationTime() (*jwt.NumericDate, error) { return c.Exp.get(), nil }
+func (c *tokenClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.Iat.get(), nil }
+func (c *tokenClaims) GetNotBefore() (*jwt.NumericDate, error)      { return c.Nbf.get(), nil }
+func (c *tokenClaims) GetIssuer() (string, error)                   { return "", nil }
+func (c *tokenClaims) GetSubject() (string, error)                  { return "", nil }
+func (c *tokenClaims) GetAudience() (jwt.ClaimStrings, error)       { return nil, nil }
+
+// Validate implements jwt.ClaimsValidator: what golang-jwt's validator
+// does not check. It runs after the time checks, with the same clock.
+func (c *tokenClaims) Validate() error {
+	switch v := c.v; {
+	case v.maxAge > 0 && !c.Iat.set:
+		return claimReject(provider.ErrMissingClaim, "token has no iat claim and a max age is configured")
+	case v.maxAge > 0 && c.Iat.d.Before(v.now().Add(-v.maxAge-v.leeway)):
+		return claimReject(provider.ErrExpired, "token is older than the max age (iat)")
+	case c.CompanyUUID == "":
+		return claimReject(provider.ErrMissingClaim, "token claim company_uuid is not a non-empty string")
+	case c.UserUUID == "":
+		return claimReject(provider.ErrMissingClaim, "token claim user_uuid is not a non-empty string")
+	case c.EventID == "":
+		return claimReject(provider.ErrMissingClaim, "token claim event_id is not a non-empty string")
+	}
 	return nil
 }
 
-// claimTime decodes a NumericDate claim (seconds since the epoch, possibly
-// fractional). null counts as absent; any other non-number, or a number
-// outside years 1970–9999, is bad.
-type claimTime struct {
-	t        time.Time
-	set, bad bool
+// claimError is a rejection from Validate, passed through tokenError.
+type claimError struct{ err error }
+
+func (e *claimError) Error() string { return e.err.Error() }
+func (e *claimError) Unwrap() error { return e.err }
+
+func claimReject(sentinel error, msg string) error {
+	return &claimError{reject(sentinel, msg)}
+}
+
+// numericDate is a NumericDate claim (seconds since the epoch, possibly
+// fractional, kept to the microsecond). null counts as absent; any other
+// non-number, or a number outside years 1970–9999, fails the claims'
+// decoding (a malformed token).
+type numericDate struct {
+	d   jwt.NumericDate
+	set bool
 }
 
 // maxUnix is 9999-12-31T23:59:59Z.
 const maxUnix = 253402300799
 
-// UnmarshalJSON implements json.Unmarshaler. It never fails on valid JSON.
-func (c *claimTime) UnmarshalJSON(b []byte) error {
-	*c = claimTime{}
-	if string(b) == "null" {
-		return nil
+var errNumericDate = errors.New("not a NumericDate")
+
+// UnmarshalJSONFrom implements json.UnmarshalerFrom.
+func (d *numericDate) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	*d = numericDate{}
+	switch dec.PeekKind() {
+	case 'n':
+		return dec.SkipValue()
+	case '0':
+	default:
+		return errNumericDate
 	}
-	c.set = true
-	f, err := strconv.ParseFloat(string(b), 64)
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return err
+	}
+	f, err := strconv.ParseFloat(tok.String(), 64)
 	if err != nil || math.IsNaN(f) || f < 0 || f > maxUnix {
-		c.bad = true
-		return nil
+		return errNumericDate
 	}
-	c.t = fromSeconds(f)
+	*d = numericDate{d: jwt.NumericDate{Time: fromSeconds(f)}, set: true}
 	return nil
 }
 
-// jsonString returns the value of b if it is a JSON string, else "".
-func jsonString(b []byte) string {
-	s, _ := provider.JSONString(b)
-	return s
+// get returns the claim for golang-jwt's validator, nil when absent.
+func (d *numericDate) get() *jwt.NumericDate {
+	if !d.set {
+		return nil
+	}
+	return &d.d
 }
 
-// firstByte returns the first byte of b that is not JSON whitespace, or 0.
-func firstByte(b []byte) byte {
-	for _, c := range b {
-		switch c {
-		case ' ', '\t', '\r', '\n':
-			continue
-		}
-		return c
-	}
-	return 0
-}
+// unix is the claim in whole seconds.
+func (d *numericDate) unix() int64 { return d.d.Unix() }

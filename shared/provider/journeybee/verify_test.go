@@ -4,6 +4,7 @@ import (
 	"crypto/sha512"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -219,6 +220,22 @@ func rejections(t *testing.T) []rejection {
 		{name: "entity an array", body: []byte(`{"lead":[{"uuid":"lead_1"}]}`), want: provider.ErrInvalidPayload},
 		{name: "empty object", body: []byte(`{}`), want: provider.ErrInvalidPayload},
 		{name: "bad entity for a known dotted event", header: event("leads.create"), body: []byte(`{"message":{"uuid":"m"}}`), want: provider.ErrInvalidPayload},
+
+		// The one strict decode reads all of every body.
+		{name: "member repeated through an escape", body: []byte(`{"lead":{"uuid":"a"},"\u006cead":{"uuid":"b"}}`), want: provider.ErrMalformedJSON},
+		{name: "member repeated inside the entity", body: []byte(`{"lead":{"uuid":"a","email":"a@b.c","email":"d@e.f"}}`), want: provider.ErrMalformedJSON},
+		{name: "entity uuid repeated through an escape", body: []byte(`{"lead":{"uuid":"a","\u0075uid":"b"}}`), want: provider.ErrMalformedJSON},
+		{name: "member repeated in an unknown member", body: []byte(`{"lead":{"uuid":"a"},"extra":[{"k":1,"k":2}]}`), want: provider.ErrMalformedJSON},
+		{name: "member repeated in a raw value", body: []byte(`{"lead":{"uuid":"a","custom_fields":[{"uuid":"c","value":{"v":1,"v":2}}]}}`), want: provider.ErrMalformedJSON},
+		{name: "invalid UTF-8 in an unknown member", body: []byte("{\"lead\":{\"uuid\":\"a\"},\"extra\":\"\xff\"}"), want: provider.ErrMalformedJSON},
+		{name: "invalid UTF-8 in a member name", body: []byte("{\"lead\":{\"uuid\":\"a\"},\"\xfe\":1}"), want: provider.ErrMalformedJSON},
+		{name: "lone surrogate escape", body: []byte(`{"lead":{"uuid":"a","email":"\ud800"}}`), want: provider.ErrMalformedJSON},
+		{name: "35,000 members, the last repeated", body: manyMembers(35000, true), want: provider.ErrMalformedJSON},
+		{name: "10,001 levels deep in an unknown member", body: nested(10001), want: provider.ErrMalformedJSON},
+		{name: "no documented body: member repeated", event: "payments.completed", body: []byte(`{"payment":{"id":1},"payment":{"id":2}}`), want: provider.ErrMalformedJSON},
+		{name: "no documented body: invalid UTF-8", event: "mdf.payout_failed", body: []byte("{\"x\":\"\xc3\"}"), want: provider.ErrMalformedJSON},
+		{name: "no documented body: not an object", event: "payments.completed", body: []byte(`null`), want: provider.ErrInvalidPayload},
+		{name: "claim repeated", header: bearer(rawToken(hs256Header, `{"company_uuid":"c","company_uuid":"d","user_uuid":"u","event_id":"lead_created","exp":`+fmt.Sprint(testNow.Add(time.Hour).Unix())+`}`, hs256(testSecret))), want: provider.ErrMalformedCredentials},
 
 		// Configuration shapes.
 		{name: "configuration an object", body: []byte(cfg(`{"id":"lead_integration_settings","selected":[]}`)), want: provider.ErrInvalidPayload},

@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -366,6 +368,9 @@ func rejectCases(t testing.TB) []rejectCase {
 	notEnvelope := func(name, b string) rejectCase {
 		return rejectCase{"not an envelope: " + name, []byte(b), sig([]byte(b)), provider.ErrInvalidPayload}
 	}
+	strict := func(name, b string) rejectCase {
+		return rejectCase{"strict JSON: " + name, []byte(b), sig([]byte(b)), provider.ErrMalformedJSON}
+	}
 	withEnv := func(change func(env map[string]any)) []byte {
 		return mutate(t, "events/lead.created.json", func(env, _ map[string]any) { change(env) })
 	}
@@ -405,6 +410,14 @@ func rejectCases(t testing.TB) []rejectCase {
 		notEnvelope("string", `"lead.created"`),
 		notEnvelope("number", `42`),
 		notEnvelope("empty object", `{}`),
+
+		// The one strict decode reads all of the body.
+		strict("id repeated", `{"id":"evt_1","id":"evt_2","type":"lead.created","createdAt":"2026-05-27T23:34:12Z","data":{"leadId":"ld_1"}}`),
+		strict("id repeated through an escape", `{"id":"evt_1","\u0069d":"evt_2","type":"lead.created","createdAt":"2026-05-27T23:34:12Z","data":{"leadId":"ld_1"}}`),
+		strict("leadId repeated in data", `{"id":"evt_1","type":"lead.created","createdAt":"2026-05-27T23:34:12Z","data":{"leadId":"ld_1","leadId":"ld_2"}}`),
+		strict("member repeated in an unknown type's data", `{"id":"evt_1","type":"lead.merged","createdAt":"2026-05-27T23:34:12Z","data":{"x":1,"x":2}}`),
+		strict("invalid UTF-8 in an unknown member", "{\"id\":\"evt_1\",\"type\":\"lead.created\",\"createdAt\":\"2026-05-27T23:34:12Z\",\"data\":{\"leadId\":\"ld_1\"},\"x\":\"\xff\"}"),
+		strict("35,000 members in data, the last repeated", string(manyMembers(35000, true))),
 	}
 
 	envelope := []struct {
@@ -530,5 +543,42 @@ func BenchmarkVerify(b *testing.B) {
 		if _, err := v.Verify(body, h); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// manyMembers returns a lead.created body whose data has n members besides
+// its leadId ("0000":0,… about 9 bytes each); with dup the last name is
+// given twice.
+func manyMembers(n int, dup bool) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"id":"evt_many","type":"lead.created","createdAt":"2026-05-27T23:34:12Z","data":{"leadId":"ld_many"`)
+	name := func(i int) string { return fmt.Sprintf(`,"%04s":0`, strconv.FormatInt(int64(i), 36)) }
+	for i := range n {
+		b.WriteString(name(i))
+	}
+	if dup {
+		b.WriteString(name(n - 1))
+	}
+	b.WriteString(`}}`)
+	return b.Bytes()
+}
+
+// TestExactNames: member names match as written, so the event id, type and
+// entity come from the exact-case members whatever else the body carries;
+// 35,000 distinct members are read (each checked against the others).
+func TestExactNames(t *testing.T) {
+	v := newVerifier(t, testSecret)
+	body := []byte(`{"ID":"evt_evil","id":"evt_1","Type":"task.created","type":"lead.created","createdAt":"2026-05-27T23:34:12Z",` +
+		`"Data":{"leadId":"ld_evil"},"data":{"LeadId":"ld_evil","leadId":"ld_1","EMAIL":"eve@evil.example","email":"jane@acme.com"}}`)
+	d, err := v.Verify(body, signed(testSecret, body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Meta["id"] != "evt_1" || d.Type != "leadron.lead.created" || d.EntityID != "ld_1" || d.Normalized.Lead.Email != "jane@acme.com" {
+		t.Errorf("delivery = %+v, want evt_1, lead.created, ld_1, jane@acme.com", d)
+	}
+	body = manyMembers(35000, false)
+	if d, err := v.Verify(body, signed(testSecret, body)); err != nil || d.EntityID != "ld_many" {
+		t.Errorf("35,000 distinct members: %q, %v", d.EntityID, err)
 	}
 }

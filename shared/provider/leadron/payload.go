@@ -1,12 +1,13 @@
 package leadron
 
 import (
-	"bytes"
-	"encoding/json"
+	"encoding/json" // canonical keeps raw values as json.RawMessage
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/hookline/hookline/shared/canonical"
 	"github.com/hookline/hookline/shared/provider"
@@ -15,10 +16,10 @@ import (
 // Envelope is a Leadron delivery body. Every event has the same envelope;
 // Data varies by event type. It is Delivery.Payload.
 type Envelope struct {
-	ID        string          `json:"id"`        // evt_…, the idempotency key
-	Type      string          `json:"type"`      // lead.created, …
-	CreatedAt time.Time       `json:"createdAt"` // in UTC
-	Data      json.RawMessage `json:"data"`      // the object as received
+	ID        string         `json:"id"`        // evt_…, the idempotency key
+	Type      string         `json:"type"`      // lead.created, …
+	CreatedAt time.Time      `json:"createdAt"` // in UTC
+	Data      jsontext.Value `json:"data"`      // the object as received
 
 	// Data decoded for the documented event types: exactly one of these is
 	// set for a documented type, none for an unknown one. Optional fields
@@ -37,13 +38,13 @@ type Envelope struct {
 // Leadron's lead status and source enums drift between its docs and SDKs, so
 // both are kept as opaque strings.
 type LeadData struct {
-	LeadID    string          `json:"leadId"`
-	Email     string          `json:"email,omitempty"`
-	Source    string          `json:"source,omitempty"`
-	Status    string          `json:"status,omitempty"`
-	FirstName string          `json:"firstName,omitempty"`
-	LastName  string          `json:"lastName,omitempty"`
-	Changes   json.RawMessage `json:"changes,omitempty"` // lead.updated: the partial diff
+	LeadID    string         `json:"leadId"`
+	Email     string         `json:"email,omitempty"`
+	Source    string         `json:"source,omitempty"`
+	Status    string         `json:"status,omitempty"`
+	FirstName string         `json:"firstName,omitempty"`
+	LastName  string         `json:"lastName,omitempty"`
+	Changes   jsontext.Value `json:"changes,omitempty"` // lead.updated: the partial diff
 }
 
 // OpportunityData is the data of the opportunity.* events.
@@ -78,9 +79,9 @@ type TaskData struct {
 
 // FormData is the data of form.submitted.
 type FormData struct {
-	FormID string          `json:"formId"`
-	LeadID string          `json:"leadId,omitempty"`
-	Fields json.RawMessage `json:"fields,omitempty"` // the submitted fields as received
+	FormID string         `json:"formId"`
+	LeadID string         `json:"leadId,omitempty"`
+	Fields jsontext.Value `json:"fields,omitempty"` // the submitted fields as received
 }
 
 // eventSpec describes a documented event: the data field holding its
@@ -114,40 +115,88 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("leadron: %w: %s", provider.ErrInvalidPayload, fmt.Sprintf(format, args...))
 }
 
-// parse validates an authenticated body and decodes it. An unknown but sane
-// event type is accepted with a zero eventSpec (kind other).
+// wireEnvelope is a body as the one strict decode reads it: the envelope's
+// members under their exact names, data as received.
+type wireEnvelope struct {
+	ID        required       `json:"id"`
+	Type      required       `json:"type"`
+	CreatedAt required       `json:"createdAt"`
+	Data      jsontext.Value `json:"data"` // nil when absent
+}
+
+// wireData is the data of every documented event type at once (a type's
+// data is read once its type is known); optional members are lenient.
+type wireData struct {
+	LeadID        required        `json:"leadId"`
+	OpportunityID required        `json:"opportunityId"`
+	PartnerID     required        `json:"partnerId"`
+	CommissionID  required        `json:"commissionId"`
+	TaskID        required        `json:"taskId"`
+	FormID        required        `json:"formId"`
+	Email         provider.String `json:"email"`
+	Source        provider.String `json:"source"`
+	Status        provider.String `json:"status"`
+	FirstName     provider.String `json:"firstName"`
+	LastName      provider.String `json:"lastName"`
+	Changes       jsontext.Value  `json:"changes"`
+	Value         number          `json:"value"`
+	Stage         provider.String `json:"stage"`
+	From          provider.String `json:"from"`
+	To            provider.String `json:"to"`
+	Reason        provider.String `json:"reason"`
+	Company       provider.String `json:"company"`
+	Amount        number          `json:"amount"`
+	Title         provider.String `json:"title"`
+	AssigneeID    provider.String `json:"assigneeId"`
+	Fields        jsontext.Value  `json:"fields"`
+}
+
+// idMember returns the documented id member of a type's data.
+func (d *wireData) idMember(field string) required {
+	switch field {
+	case "leadId":
+		return d.LeadID
+	case "opportunityId":
+		return d.OpportunityID
+	case "partnerId":
+		return d.PartnerID
+	case "commissionId":
+		return d.CommissionID
+	case "taskId":
+		return d.TaskID
+	default: // "formId"
+		return d.FormID
+	}
+}
+
+// parse decodes an authenticated body with the one strict decoder, then
+// validates it. An unknown but sane event type is accepted with a zero
+// eventSpec (kind other), its data kept as received. For a documented type
+// the data's members are then read from Data: the one value decoded twice
+// (its first read already checked it strictly).
 func parse(raw []byte) (*Envelope, eventSpec, error) {
 	var spec eventSpec
-	trimmed := bytes.TrimLeft(raw, " \t\r\n")
-	if len(trimmed) == 0 {
-		return nil, spec, fmt.Errorf("leadron: %w", provider.ErrEmptyBody)
-	}
-	if trimmed[0] != '{' {
-		if !json.Valid(raw) {
-			return nil, spec, fmt.Errorf("leadron: %w", provider.ErrMalformedJSON)
-		}
+	var w wireEnvelope
+	switch err := provider.DecodeJSON(raw, &w); {
+	case errors.Is(err, provider.ErrNotObject):
 		return nil, spec, invalid("body is not a JSON object")
-	}
-	// Decoding an object into a map of raw values fails only on bad syntax
-	// (or nesting deeper than encoding/json allows).
-	var top object
-	if err := json.Unmarshal(raw, &top); err != nil {
-		return nil, spec, fmt.Errorf("leadron: %w", provider.ErrMalformedJSON)
+	case err != nil:
+		return nil, spec, fmt.Errorf("leadron: body: %w", err)
 	}
 
 	env := &Envelope{}
 	var err error
-	if env.ID, err = top.required("id", "id"); err != nil {
+	if env.ID, err = w.ID.get("id"); err != nil {
 		return nil, spec, err
 	}
-	if env.Type, err = top.required("type", "type"); err != nil {
+	if env.Type, err = w.Type.get("type"); err != nil {
 		return nil, spec, err
 	}
 	spec, known := catalog[env.Type]
 	if !known && !provider.SaneEventName(env.Type) {
 		return nil, spec, invalid("type is not a valid event name")
 	}
-	created, err := top.required("createdAt", "createdAt")
+	created, err := w.CreatedAt.get("createdAt")
 	if err != nil {
 		return nil, spec, err
 	}
@@ -155,49 +204,56 @@ func parse(raw []byte) (*Envelope, eventSpec, error) {
 		return nil, spec, invalid("createdAt is not an RFC 3339 time")
 	}
 
-	env.Data = top["data"]
-	switch {
+	switch env.Data = w.Data; {
 	case env.Data == nil:
 		return nil, spec, invalid("data is missing")
-	case env.Data[0] != '{':
+	case env.Data.Kind() != '{':
 		return nil, spec, invalid("data is not an object")
 	}
 	if !known {
 		return env, spec, nil
 	}
-	var data object
-	if err := json.Unmarshal(env.Data, &data); err != nil {
-		return nil, spec, fmt.Errorf("leadron: %w", provider.ErrMalformedJSON)
+	var data wireData
+	if err := provider.DecodeJSON(env.Data, &data); err != nil {
+		return nil, spec, fmt.Errorf("leadron: data: %w", err)
 	}
-	if env.entityID, err = data.required(spec.idField, "data."+spec.idField); err != nil {
+	if env.entityID, err = data.idMember(spec.idField).get("data." + spec.idField); err != nil {
 		return nil, spec, err
 	}
-	decodeData(env, spec.kind, data)
+	decodeData(env, spec.kind, &data)
 	return env, spec, nil
 }
 
 // decodeData fills the Envelope's typed data for a documented kind.
-func decodeData(env *Envelope, kind canonical.Kind, d object) {
+func decodeData(env *Envelope, kind canonical.Kind, d *wireData) {
 	switch kind {
 	case canonical.KindLead:
 		env.Lead = &LeadData{
-			LeadID: env.entityID, Email: d.str("email"), Source: d.str("source"), Status: d.str("status"),
-			FirstName: d.str("firstName"), LastName: d.str("lastName"), Changes: d.raw("changes"),
+			LeadID: env.entityID, Email: string(d.Email), Source: string(d.Source), Status: string(d.Status),
+			FirstName: string(d.FirstName), LastName: string(d.LastName), Changes: present(d.Changes),
 		}
 	case canonical.KindDeal:
 		env.Opportunity = &OpportunityData{
-			OpportunityID: env.entityID, Value: d.number("value"), Stage: d.str("stage"),
-			From: d.str("from"), To: d.str("to"), Reason: d.str("reason"),
+			OpportunityID: env.entityID, Value: d.Value.f, Stage: string(d.Stage),
+			From: string(d.From), To: string(d.To), Reason: string(d.Reason),
 		}
 	case canonical.KindPartner:
-		env.Partner = &PartnerData{PartnerID: env.entityID, Company: d.str("company")}
+		env.Partner = &PartnerData{PartnerID: env.entityID, Company: string(d.Company)}
 	case canonical.KindCommission:
-		env.Commission = &CommissionData{CommissionID: env.entityID, Amount: d.number("amount"), PartnerID: d.str("partnerId")}
+		env.Commission = &CommissionData{CommissionID: env.entityID, Amount: d.Amount.f, PartnerID: d.PartnerID.s}
 	case canonical.KindTask:
-		env.Task = &TaskData{TaskID: env.entityID, Title: d.str("title"), AssigneeID: d.str("assigneeId")}
+		env.Task = &TaskData{TaskID: env.entityID, Title: string(d.Title), AssigneeID: string(d.AssigneeID)}
 	case canonical.KindForm:
-		env.Form = &FormData{FormID: env.entityID, LeadID: d.str("leadId"), Fields: d.raw("fields")}
+		env.Form = &FormData{FormID: env.entityID, LeadID: d.LeadID.s, Fields: present(d.Fields)}
 	}
+}
+
+// present returns a raw value, or nil if it is absent or null.
+func present(v jsontext.Value) jsontext.Value {
+	if v.Kind() == 'n' {
+		return nil
+	}
+	return v
 }
 
 // normalize maps a decoded envelope onto the canonical model.
@@ -211,7 +267,7 @@ func normalize(env *Envelope, spec eventSpec) canonical.Record {
 		l := env.Lead
 		r.Lead = &canonical.Lead{
 			ID: l.LeadID, Email: l.Email, FirstName: l.FirstName, LastName: l.LastName,
-			Source: l.Source, Status: l.Status, Changes: l.Changes,
+			Source: l.Source, Status: l.Status, Changes: json.RawMessage(l.Changes),
 		}
 	case env.Opportunity != nil:
 		o := env.Opportunity
@@ -239,7 +295,7 @@ func normalize(env *Envelope, spec eventSpec) canonical.Record {
 		}
 		r.Task = &canonical.Task{ID: t.TaskID, Title: t.Title, AssigneeID: t.AssigneeID, Status: status}
 	case env.Form != nil:
-		r.Form = &canonical.Form{ID: env.Form.FormID, LeadID: env.Form.LeadID, Fields: env.Form.Fields}
+		r.Form = &canonical.Form{ID: env.Form.FormID, LeadID: env.Form.LeadID, Fields: json.RawMessage(env.Form.Fields)}
 	}
 	return r
 }
@@ -257,54 +313,50 @@ func parseTime(s string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// object is a decoded JSON object: each member's raw value under its exact
-// name (encoding/json's struct decoding would match names case-insensitively).
-type object map[string]json.RawMessage
+// required is a member that must be a non-empty string. Any JSON value
+// decodes; get says what was wrong with it.
+type required struct {
+	s    string
+	kind jsontext.Kind // of the value received, 0 when absent
+}
 
-// required returns a member that must be a non-empty string. path names the
-// member in error messages.
-func (o object) required(name, path string) (string, error) {
-	raw, ok := o[name]
-	if !ok {
+// UnmarshalJSONFrom implements json.UnmarshalerFrom.
+func (r *required) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	r.kind = dec.PeekKind()
+	if r.kind != '"' {
+		return dec.SkipValue()
+	}
+	tok, err := dec.ReadToken()
+	r.s = tok.String()
+	return err
+}
+
+// get returns the string, or a rejection naming the member by path.
+func (r required) get(path string) (string, error) {
+	switch {
+	case r.kind == 0:
 		return "", invalid("%s is missing", path)
-	}
-	s, ok := provider.JSONString(raw)
-	if !ok {
+	case r.kind != '"':
 		return "", invalid("%s is not a string", path)
-	}
-	if s == "" {
+	case r.s == "":
 		return "", invalid("%s is empty", path)
 	}
-	return s, nil
+	return r.s, nil
 }
 
-// str returns an optional string member, or "" if it is absent or not a
-// string.
-func (o object) str(name string) string {
-	s, _ := provider.JSONString(o[name])
-	return s
-}
-
-// number returns an optional number member, or nil if it is absent, not a
+// number is an optional number: f is nil when the member is absent, not a
 // number or out of float64's range.
-func (o object) number(name string) *float64 {
-	raw := o[name]
-	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
-		return nil
-	}
-	f, err := strconv.ParseFloat(string(raw), 64)
-	if err != nil {
-		return nil
-	}
-	return &f
-}
+type number struct{ f *float64 }
 
-// raw returns an optional member's JSON as received, or nil if it is absent
-// or null.
-func (o object) raw(name string) json.RawMessage {
-	raw := o[name]
-	if bytes.Equal(raw, []byte("null")) {
-		return nil
+// UnmarshalJSONFrom implements json.UnmarshalerFrom.
+func (n *number) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	n.f = nil
+	if dec.PeekKind() != '0' {
+		return dec.SkipValue()
 	}
-	return raw
+	tok, err := dec.ReadToken()
+	if f, perr := strconv.ParseFloat(tok.String(), 64); err == nil && perr == nil {
+		n.f = &f
+	}
+	return err
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -295,6 +297,15 @@ func rejectCases(t testing.TB) []rejectCase {
 		body("score string", `{"data":{"email":"jane@acme.com","score":"87"}}`, provider.ErrInvalidPayload),
 		body("score bool", `{"data":{"email":"jane@acme.com","score":true}}`, provider.ErrInvalidPayload),
 		body("score overflow", `{"data":{"email":"jane@acme.com","score":9223372036854775808}}`, provider.ErrInvalidPayload),
+
+		// The one strict decode reads all of the body.
+		body("email repeated", `{"data":{"email":"jane@acme.com","email":"eve@evil.example"}}`, provider.ErrMalformedJSON),
+		body("email repeated through an escape", `{"data":{"email":"jane@acme.com","\u0065mail":"eve@evil.example"}}`, provider.ErrMalformedJSON),
+		body("data repeated", `{"data":{"email":"jane@acme.com"},"data":{"email":"eve@evil.example"}}`, provider.ErrMalformedJSON),
+		body("member repeated in an unknown member", `{"data":{"email":"jane@acme.com","extra":{"a":1,"a":2}}}`, provider.ErrMalformedJSON),
+		body("invalid UTF-8 in an unknown member", "{\"data\":{\"email\":\"jane@acme.com\"},\"x\":\"\xff\"}", provider.ErrMalformedJSON),
+		body("35,000 members, the last repeated", string(manyMembers(35000, true)), provider.ErrMalformedJSON),
+		body("bad syntax after a wrong type", `{"data":{"email":7}`, provider.ErrMalformedJSON),
 	}
 	for _, field := range []string{"company", "first_name", "last_name", "phone", "position", "twitter", "linkedin", "notes"} {
 		for what, val := range map[string]string{"number": `7`, "bool": `false`, "object": `{}`, "array": `["x"]`} {
@@ -356,5 +367,40 @@ func BenchmarkVerify(b *testing.B) {
 		if _, err := v.Verify(body, h); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// manyMembers returns a body whose data has n members besides its email
+// ("0000":0,… about 9 bytes each); with dup the last name is given twice.
+func manyMembers(n int, dup bool) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"data":{"email":"jane@acme.com"`)
+	name := func(i int) string { return fmt.Sprintf(`,"%04s":0`, strconv.FormatInt(int64(i), 36)) }
+	for i := range n {
+		b.WriteString(name(i))
+	}
+	if dup {
+		b.WriteString(name(n - 1))
+	}
+	b.WriteString(`}}`)
+	return b.Bytes()
+}
+
+// TestExactNames: member names match as written, so the lead comes from
+// the exact-case members whatever else the body carries; 35,000 distinct
+// members are read (each checked against the others) and accepted.
+func TestExactNames(t *testing.T) {
+	v := newVerifier(t, "", testToken)
+	h := http.Header{}
+	h.Set(tomba.DefaultHeader, testToken)
+	d, err := v.Verify([]byte(`{"DATA":{"email":"eve@evil.example"},"data":{"EMAIL":"eve@evil.example","email":"jane@acme.com","Company":7,"company":"Acme"}}`), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := d.Normalized.Lead; l.Email != "jane@acme.com" || l.Company != "Acme" {
+		t.Errorf("lead = %+v, want jane@acme.com at Acme", l)
+	}
+	if d, err := v.Verify(manyMembers(35000, false), h); err != nil || d.Normalized.Lead.Email != "jane@acme.com" {
+		t.Errorf("35,000 distinct members: %v", err)
 	}
 }
