@@ -154,7 +154,8 @@ func runInvocations(ctx context.Context, stdout io.Writer, fn lambdaemu.Function
 		fmt.Fprintf(stdout, "START RequestId: %s\n", res.RequestID)
 		logs.copyTo(stdout, false)
 		fmt.Fprintf(stdout, "END RequestId: %s\n", res.RequestID)
-		fmt.Fprintf(stdout, "REPORT RequestId: %s\tDuration: %s\tMemory Size: %d MB\n", res.RequestID, millis(res.Duration), fn.MemoryMB)
+		fmt.Fprintf(stdout, "REPORT RequestId: %s\tDuration: %s\tBilled Duration: %d ms\tMemory Size: %d MB\n",
+			res.RequestID, millis(res.Duration), res.BilledDuration().Milliseconds(), fn.MemoryMB)
 		if res.Error {
 			fmt.Fprintf(stdout, "ERROR %s\n", res.Payload)
 			failed = fmt.Errorf("invoke: %s returned an error", fn.Name)
@@ -316,37 +317,45 @@ func localStandIns(ctx context.Context, dir string) (map[string]string, error) {
 	if ddb == "" || moto == "" {
 		return nil, errors.New(`invoke: --local needs HOOKLINE_TEST_DYNAMODB and HOOKLINE_TEST_MOTO: eval "$(.ci/dynamodb-local start)"; eval "$(.ci/moto start)"`)
 	}
+	return makeStandIns(ctx, ddb, moto, localName, dir, localConfig)
+}
+
+// makeStandIns makes, if needed, the table name in DynamoDB Local at ddb and
+// the queue name (with its dead-letter queue) in moto at moto, writes
+// cfgYAML into dir, and returns the environment pointing a function at
+// them, with the development secrets.
+func makeStandIns(ctx context.Context, ddb, moto, name, dir, cfgYAML string) (map[string]string, error) {
 	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
 	db := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: &ddb, Credentials: creds,
 		DisableValidateResponseChecksum: true}) // DynamoDB Local's errors carry no checksum
-	if err := dynamo.CreateTable(ctx, db, localName); err != nil {
-		return nil, fmt.Errorf("invoke: table %s: %w", localName, err)
+	if err := dynamo.CreateTable(ctx, db, name); err != nil {
+		return nil, fmt.Errorf("invoke: table %s: %w", name, err)
 	}
 	q := awssqs.New(awssqs.Options{Region: "us-east-1", BaseEndpoint: &moto, Credentials: creds})
-	dlq, err := q.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String(localName + "-dlq")})
+	dlq, err := q.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String(name + "-dlq")})
 	if err != nil {
-		return nil, fmt.Errorf("invoke: queue %s-dlq: %w", localName, err)
+		return nil, fmt.Errorf("invoke: queue %s-dlq: %w", name, err)
 	}
 	attrs, err := q.GetQueueAttributes(ctx, &awssqs.GetQueueAttributesInput{QueueUrl: dlq.QueueUrl,
 		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
 	if err != nil {
-		return nil, fmt.Errorf("invoke: queue %s-dlq: %w", localName, err)
+		return nil, fmt.Errorf("invoke: queue %s-dlq: %w", name, err)
 	}
 	redrive, _ := json.Marshal(map[string]string{"deadLetterTargetArn": attrs.Attributes["QueueArn"], "maxReceiveCount": "30"})
-	queue, err := q.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String(localName),
+	queue, err := q.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String(name),
 		Attributes: map[string]string{"RedrivePolicy": string(redrive)}})
 	if err != nil {
-		return nil, fmt.Errorf("invoke: queue %s: %w", localName, err)
+		return nil, fmt.Errorf("invoke: queue %s: %w", name, err)
 	}
 	cfg := filepath.Join(dir, "hookline.yaml")
-	if err := os.WriteFile(cfg, []byte(localConfig), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(cfgYAML), 0o600); err != nil {
 		return nil, err
 	}
 	return map[string]string{
 		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "",
 		"AWS_ENDPOINT_URL": moto, "AWS_ENDPOINT_URL_DYNAMODB": ddb, "AWS_RESPONSE_CHECKSUM_VALIDATION": "when_required",
 		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull, "AWS_PROFILE": "",
-		"HOOKLINE_CONFIG": cfg, "HOOKLINE_TABLE": localName, "HOOKLINE_QUEUE_URL": aws.ToString(queue.QueueUrl),
+		"HOOKLINE_CONFIG": cfg, "HOOKLINE_TABLE": name, "HOOKLINE_QUEUE_URL": aws.ToString(queue.QueueUrl),
 		"HOOKLINE_JOURNEYBEE_SECRET": config.DevJourneyBeeSecret, "HOOKLINE_LEADRON_SECRET": config.DevLeadronSecret,
 		"HOOKLINE_TOMBA_SECRET": config.DevTombaToken,
 	}, nil

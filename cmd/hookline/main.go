@@ -21,6 +21,7 @@ Usage:
   hookline samples [--out events]      write the API Gateway sample events
   hookline invoke  [--local | --env-file FILE] [--env K=V] [--times N] <FunctionLogicalId> <event.json>
                                        run a Lambda's real bootstrap on an event (sam local invoke without Docker)
+  hookline cost    [--events 5]        what one event costs on AWS, in $ per million (DynamoDB Local + moto)
   hookline events  [--data DIR | --aws] [--provider P] [--type GLOB] [--status S] [--since 24h] [--json]
   hookline events  [--data DIR | --aws] show <id>
   hookline replay  [--data DIR | --aws] (--id ID | --provider P | --type GLOB | --status S | --since D)
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string) error {
 		return invokeCmd(ctx, args[1:], os.Stdout)
 	case "load":
 		return load(ctx, args[1:], os.Stdout)
+	case "cost":
+		return costCmd(ctx, args[1:], os.Stdout)
 	case "samples":
 		return samplesCmd(args[1:], os.Stdout)
 	case "help", "-h", "--help":

@@ -53,6 +53,12 @@ type Result struct {
 	Duration  time.Duration // from handing the event over to the function's answer
 }
 
+// BilledDuration is the duration Lambda bills for the invocation: Duration
+// rounded up to the next millisecond (at least 1 ms).
+func (r Result) BilledDuration() time.Duration {
+	return max(time.Millisecond, (r.Duration + time.Millisecond - 1).Truncate(time.Millisecond))
+}
+
 // Runtime is one started function process and its Runtime API.
 type Runtime struct {
 	fn       Function
