@@ -91,6 +91,12 @@ bench-cost:
 	moto=$$(.ci/moto start); eval "$$moto"; \
 	$(GO) run ./cmd/hookline cost
 
+# hookline serve of a baseline build from git (BASE=<rev>, default b7f90f6), of this tree, and a null
+# net/http server, side by side under the same load (JourneyBee only and mixed; c=50, 20,000 deliveries),
+# ROUNDS=3 interleaved rounds: deliveries/s, p99, peak RSS, non-2xx, new/baseline and new/null.
+bench-compare:
+	@BASE='$(BASE)' ROUNDS='$(ROUNDS)' N='$(N)' CONCURRENCY='$(CONCURRENCY)' GO='$(GO)' .ci/bench-compare
+
 # The full load and fault tests with 20,000 deliveries each (20% redeliveries, concurrency 50):
 # two signature-verifying sinks; kill -9 mid-load; recovering, rejecting and hanging
 # destinations. make test runs the same tests with 1,000-6,000.

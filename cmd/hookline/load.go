@@ -40,13 +40,25 @@ type loadResult struct {
 // fraction dup of them exact redeliveries of earlier ones (JourneyBee
 // re-signed with a fresh token, as JourneyBee would).
 func buildLoad(n int, dup float64, s samples.Secrets, seed uint64) ([]loadDelivery, int, error) {
+	return buildLoadFor(n, dup, s, seed, nil)
+}
+
+// buildLoadFor is buildLoad over the sample events of the given providers
+// only (all of them when providers is empty).
+func buildLoadFor(n int, dup float64, s samples.Secrets, seed uint64, providers []string) ([]loadDelivery, int, error) {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	type kind struct{ prov, event string }
 	var kinds []kind
 	for _, p := range wire.Providers {
+		if len(providers) > 0 && !slices.Contains(providers, p) {
+			continue
+		}
 		for _, e := range samples.Events(p) {
 			kinds = append(kinds, kind{p, e})
 		}
+	}
+	if len(kinds) == 0 {
+		return nil, 0, fmt.Errorf("load: no sample events for providers %q (have: %s)", providers, strings.Join(wire.Providers, ", "))
 	}
 	type uniq struct {
 		k    kind
@@ -190,7 +202,7 @@ func (r loadResult) table(w io.Writer, concurrency int) {
 		ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max))
 }
 
-// load: hookline load [--url URL] [--n N] [--concurrency C] [--dup F]
+// load: hookline load [--url URL] [--n N] [--concurrency C] [--dup F] [--providers P,...]
 func load(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	base := fs.String("url", "http://127.0.0.1:8080", "hookline's base URL")
@@ -198,6 +210,7 @@ func load(ctx context.Context, args []string, stdout io.Writer) error {
 	concurrency := fs.Int("concurrency", 50, "requests in flight")
 	dup := fs.Float64("dup", 0.2, "fraction of deliveries that are exact redeliveries")
 	cfgFile := fs.String("config", "", "config file with the secrets (default hookline.yaml if present, else the development config)")
+	providers := fs.String("providers", "", "comma-separated providers whose sample events to send (default: every provider, the mixed load)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -205,11 +218,22 @@ func load(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ds, unique, err := buildLoad(*n, *dup, secretsOf(cfg), uint64(time.Now().UnixNano()))
+	ds, unique, err := buildLoadFor(*n, *dup, secretsOf(cfg), uint64(time.Now().UnixNano()), splitList(*providers))
 	if err != nil {
 		return err
 	}
 	r := runLoad(ctx, strings.TrimRight(*base, "/"), ds, unique, *concurrency)
 	r.table(stdout, *concurrency)
 	return r.ok()
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -16,8 +16,10 @@ const usage = `hookline receives JourneyBee, Leadron and Tomba.io webhooks.
 Usage:
   hookline serve   [--addr 127.0.0.1:8080] [--data ./.hookline] [--config hookline.yaml]
   hookline send    [--url http://127.0.0.1:8080] [--config FILE] <provider> <event>
-  hookline load    [--url URL] [--n 20000] [--concurrency 50] [--dup 0.2]
+  hookline load    [--url URL] [--n 20000] [--concurrency 50] [--dup 0.2] [--providers journeybee,...]
                                        signed load with redeliveries; prints a table
+  hookline compare --base BIN --new BIN [--rounds 3] [--n 20000] [--concurrency 50]
+                                       two builds' serve and a null server side by side (make bench-compare)
   hookline samples [--out events]      write the API Gateway sample events
   hookline invoke  [--local | --env-file FILE] [--env K=V] [--times N] <FunctionLogicalId> <event.json>
                                        run a Lambda's real bootstrap on an event (sam local invoke without Docker)
@@ -60,6 +62,10 @@ func run(ctx context.Context, args []string) error {
 		return load(ctx, args[1:], os.Stdout)
 	case "cost":
 		return costCmd(ctx, args[1:], os.Stdout)
+	case "compare":
+		return compareCmd(ctx, args[1:], os.Stdout)
+	case "nullserver": // compare's yardstick; not in the usage
+		return nullServer(ctx, args[1:], os.Stdout)
 	case "samples":
 		return samplesCmd(args[1:], os.Stdout)
 	case "help", "-h", "--help":

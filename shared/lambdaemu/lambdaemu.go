@@ -187,15 +187,16 @@ func (r *Runtime) Close() (peakRSS int64, err error) {
 	select {
 	case <-r.exited:
 	default:
-		peakRSS = vmHWM(r.cmd.Process.Pid)
+		peakRSS = PeakRSS(r.cmd.Process.Pid)
 		_ = r.cmd.Process.Kill()
 	}
 	<-r.exited
 	return peakRSS, r.srv.Close()
 }
 
-// vmHWM reads a process's peak resident set size from /proc.
-func vmHWM(pid int) int64 {
+// PeakRSS reads a running process's peak resident set size in bytes from
+// /proc/<pid>/status (VmHWM); 0 where there is none.
+func PeakRSS(pid int) int64 {
 	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0
