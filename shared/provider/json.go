@@ -50,11 +50,19 @@ var jsonOptions = json.JoinOptions(
 // wrapped.
 func DecodeJSON(body []byte, v any) error {
 	err := json.Unmarshal(body, v, jsonOptions)
+	if err == nil && firstByte(body) == '{' {
+		return nil
+	}
+	return decodeError(body, err)
+}
+
+// decodeError classifies DecodeJSON's failures. It is apart from DecodeJSON
+// so that the error variables errors.As needs are allocated on this path
+// only, not on every successful decode.
+func decodeError(body []byte, err error) error {
 	var syn *jsontext.SyntacticError
 	var sem *json.SemanticError
 	switch {
-	case err == nil && firstByte(body) == '{':
-		return nil
 	case errors.As(err, &syn) && firstByte(body) == 0:
 		return ErrEmptyBody
 	case errors.As(err, &syn) && errors.Is(syn.Err, jsontext.ErrDuplicateName):

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -242,7 +241,7 @@ func (d *numericDate) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	if err != nil {
 		return err
 	}
-	f, err := strconv.ParseFloat(tok.String(), 64)
+	f, err := tok.Float() // strconv.ParseFloat of the number's text, without copying it to a string
 	if err != nil || math.IsNaN(f) || f < 0 || f > maxUnix {
 		return errNumericDate
 	}
