@@ -14,6 +14,12 @@
 //	event_id    S  the event that claimed the key
 //	expires_at  N  end of the claim, Unix nanoseconds (max int64: never)
 //	ttl         N  the same in Unix seconds, rounded up (absent: never)
+//	claimed_at        N  the claiming event's ReceivedAt, Unix nanoseconds
+//	event_expires_at  N  the claiming event's ExpiresAt (max int64: never);
+//	                     with claimed_at, what a retry needs to tell a Put
+//	                     that stopped before its event item from an event
+//	                     deleted by retention (absent on claims written by
+//	                     a transaction before these existed)
 //
 // Event item:
 //
@@ -21,7 +27,14 @@
 //	sk          "EVT"
 //	id, provider, type, idem_key, entity_id, tenant, status   S
 //	received_at, occurred_at, updated_at, expires_at          N  Unix nanoseconds; a zero time is absent
-//	raw, normalized                                           B  the bytes as given (absent when empty)
+//	body, raw_len  B, N  Raw followed by Normalized, compressed as one raw DEFLATE
+//	                     stream (RFC 1951, best compression), and len(Raw): the
+//	                     usual form, whenever it is smaller than the two as they
+//	                     are and fits (Normalized repeats most of Raw's values,
+//	                     so it adds little; a 2,075-byte JourneyBee lead_created
+//	                     and its 834-byte record take 878 bytes)
+//	raw, normalized                                           B  instead of body: the bytes as given (absent when empty),
+//	                                                             when compressing does not make them smaller
 //	raw_gz, normalized_gz                                     B  instead of raw/normalized, gzipped, only
 //	                                                             for an event that would not fit otherwise
 //	normalized_parts  N  instead of normalized(_gz): Normalized is in that many
@@ -70,7 +83,37 @@
 //
 // # Put
 //
-// One TransactWriteItems: Put the key item on the condition
+// The usual Put (no credential to bind, no part items) is two plain
+// PutItems, not a transaction, which DynamoDB bills at twice the write units
+// of its items:
+//
+//  1. The key item, on the condition attribute_not_exists(pk) OR
+//     expires_at < :now (see below for :now and why), returning the old
+//     item on failure. This one conditional write is the idempotency
+//     claim: a failure is a duplicate, the returned item names the first
+//     event, and one GetItem of that event gives its status. Nothing is
+//     checked first.
+//  2. The event item, on attribute_not_exists(pk). Should its id be taken
+//     by another event (an id reused by the caller: ErrInvalid), the key
+//     item is deleted again, on the condition that it is still this
+//     event's claim.
+//
+// Between the two, Put can stop (a timeout, a crash, DynamoDB failing the
+// second write): it then returns an error, never a result, so the caller
+// answers 5xx and the provider retries. The retry's claim fails on the key
+// item, and the first event is missing: if the claim is older than
+// repairAfter (30 s: longer than an ingest function runs) and the event's
+// retention (event_expires_at) has not passed, the retry stores its own
+// event (the same delivery: same provider and key) under the first event's
+// id and reports a duplicate in status received, which the caller enqueues.
+// A younger claim may belong to a Put still writing: the retry waits for
+// its event a moment and otherwise fails with ErrUnavailable (and the
+// provider retries later). A missing event past its retention is reported
+// as a duplicate with an empty status, as before. So a 2xx never answers an
+// event that is not stored, and no event is stored twice.
+//
+// With a Credential to bind, or with normalized part items, Put is one
+// TransactWriteItems instead: Put the key item on the condition
 // attribute_not_exists(pk) OR expires_at < :now (the new event's receive
 // time: DynamoDB's TTL deletes expired items late — AWS says typically
 // within a few days — so an expired claim may still be there and must count
