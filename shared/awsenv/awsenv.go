@@ -146,6 +146,9 @@ func IngestHandler(ctx context.Context, provider string) (*ingest.Handler, error
 	if err != nil {
 		return nil, fmt.Errorf("awsenv: %w", err)
 	}
+	// The processor's first save moves the event out of received: no
+	// received→queued rewrite of the event item (see LeaveReceived).
+	h.LeaveReceived = true
 	// One CloudWatch EMF line per delivery on stdout: the metrics the
 	// template's alarms and dashboard use, without an API call.
 	h.Observe = metrics.IngestObserver(os.Stdout, env.Namespace)

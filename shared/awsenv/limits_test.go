@@ -78,7 +78,13 @@ func deliver(t *testing.T, h *ingest.Handler, body []byte, hdr http.Header) gwAn
 }
 
 func leadronHeader(body []byte) http.Header {
-	return http.Header{"Content-Type": {"application/json"}, "X-Leadron-Signature": {leadron.Sign(config.DevLeadronSecret, body)}}
+	return leadronHeaderWith(config.DevLeadronSecret, body)
+}
+
+// leadronHeaderWith signs body with secret (testSecrets.Leadron under
+// lambdaEnv's config).
+func leadronHeaderWith(secret string, body []byte) http.Header {
+	return http.Header{"Content-Type": {"application/json"}, "X-Leadron-Signature": {leadron.Sign(secret, body)}}
 }
 
 // incompressibleLeadron is a lead.updated body of exactly n bytes whose
@@ -113,11 +119,11 @@ func TestMaxBodyIncompressibleOnDynamoDB(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := incompressibleLeadron(t, config.DefaultMaxBodyBytes)
-	first := deliver(t, h, body, leadronHeader(body))
+	first := deliver(t, h, body, leadronHeaderWith(testSecrets.Leadron, body))
 	if first.code != 200 || first.Status != "accepted" {
 		t.Fatalf("256 KiB incompressible body: %v, want 200 accepted", first)
 	}
-	if again := deliver(t, h, body, leadronHeader(body)); again.code != 200 || again.Status != "duplicate" || again.EventID != first.EventID {
+	if again := deliver(t, h, body, leadronHeaderWith(testSecrets.Leadron, body)); again.code != 200 || again.Status != "duplicate" || again.EventID != first.EventID {
 		t.Fatalf("redelivery: %v, want duplicate of %s", again, first.EventID)
 	}
 	env, err := awsenv.Load(ctx)
@@ -135,7 +141,7 @@ func TestMaxBodyIncompressibleOnDynamoDB(t *testing.T) {
 	}
 	// One byte over the limit is the provider's 413, as before.
 	over := incompressibleLeadron(t, config.DefaultMaxBodyBytes+1)
-	if a := deliver(t, h, over, leadronHeader(over)); a.code != 413 {
+	if a := deliver(t, h, over, leadronHeaderWith(testSecrets.Leadron, over)); a.code != 413 {
 		t.Fatalf("one byte over: %v, want 413", a)
 	}
 }
@@ -177,7 +183,7 @@ func TestOccurredAtOutOfRangeOnDynamoDB(t *testing.T) {
 	}
 	for _, at := range []string{"2300-01-01T00:00:00Z", "9999-12-31T23:59:59-01:00"} {
 		body := []byte(`{"id":"evt_` + at[:4] + `","type":"lead.created","createdAt":"` + at + `","data":{"leadId":"ld_1","email":"a@b.co"}}`)
-		a := deliver(t, h, body, leadronHeader(body))
+		a := deliver(t, h, body, leadronHeaderWith(testSecrets.Leadron, body))
 		if a.code != 200 || a.Status != "accepted" {
 			t.Fatalf("createdAt %s: %v, want 200 accepted", at, a)
 		}

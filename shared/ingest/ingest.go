@@ -105,6 +105,18 @@ type Handler struct {
 	// with another body (401 token_reused). journeybee.Credential, when
 	// sources.journeybee.reject_reused_tokens is on.
 	BindCredential func(h http.Header, d provider.Delivery) (id string, validUntil time.Time, err error)
+	// LeaveReceived, if set, skips the store Transition received→queued
+	// after the enqueue of a new event: it stays received until the
+	// processor saves its delivery state. On DynamoDB that transition
+	// rewrites the whole event item and moves it in the by_status index
+	// (about a third of an event's write units before this existed), to
+	// tell the sweeper what the processor's first save tells it a moment
+	// later anyway. The price, both harmless (the processor dedupes per
+	// destination): an event still waiting in the queue after the sweeper's
+	// After is enqueued once more by the sweeper, and the first duplicate
+	// delivery that arrives before the processor's save enqueues it once
+	// more. That duplicate does transition the event, so later ones do not.
+	LeaveReceived bool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Observe, if set, is called once per delivery with its result (metrics).
@@ -227,8 +239,10 @@ func (h *Handler) handle(ctx context.Context, req Request, now time.Time, res *R
 	// The event is durable and queued: the answer is 2xx whatever happens
 	// next. A failed transition leaves it "received", so the sweeper enqueues
 	// it once more and the processor's per-destination state dedupes.
-	if _, err := h.Store.Transition(ctx, put.ID, store.StatusReceived, store.StatusQueued); err != nil {
-		res.Reason = "mark_queued_failed"
+	if !h.LeaveReceived || put.Duplicate {
+		if _, err := h.Store.Transition(ctx, put.ID, store.StatusReceived, store.StatusQueued); err != nil {
+			res.Reason = "mark_queued_failed"
+		}
 	}
 	if put.Duplicate {
 		res.Outcome = OutcomeRequeued

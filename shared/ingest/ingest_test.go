@@ -439,3 +439,44 @@ func TestQueuingStoreIsOneStep(t *testing.T) {
 		t.Fatalf("PutQueued calls %d, enqueued %v, status %s", qs.calls, r.q.sent(), r.st.all()[0].Status)
 	}
 }
+
+// TestLeaveReceived: with LeaveReceived (the AWS path) the enqueue of a new
+// event is not followed by a transition; the event stays received, so the
+// first duplicate before the processor's save enqueues it again (harmless:
+// the processor dedupes) and marks it queued, and later ones do not; the
+// sweeper finds an event the processor never saved.
+func TestLeaveReceived(t *testing.T) {
+	r := newRig(t)
+	r.h.LeaveReceived = true
+	resp := r.h.Handle(context.Background(), signed(leadBody))
+	a := decode(t, resp)
+	if resp.Status != 200 || a.Status != "accepted" {
+		t.Fatalf("first delivery: %d %+v", resp.Status, a)
+	}
+	if evs := r.st.all(); len(evs) != 1 || evs[0].Status != store.StatusReceived || evs[0].Version != 0 {
+		t.Fatalf("stored %+v, want one event left received at version 0", evs)
+	}
+	if got := r.q.sent(); len(got) != 1 || got[0] != a.EventID {
+		t.Fatalf("enqueued %v", got)
+	}
+	resp = r.h.Handle(context.Background(), signed(leadBody))
+	if b := decode(t, resp); resp.Status != 200 || b.Status != "duplicate" || b.EventID != a.EventID {
+		t.Fatalf("redelivery: %d %+v", resp.Status, b)
+	}
+	if got := r.q.sent(); len(got) != 2 || r.st.all()[0].Status != store.StatusQueued {
+		t.Fatalf("after a duplicate of a received event: enqueued %d times in all, status %s; want 2, queued", len(got), r.st.all()[0].Status)
+	}
+	r.h.Handle(context.Background(), signed(leadBody))
+	if got := r.q.sent(); len(got) != 2 {
+		t.Fatalf("a second duplicate enqueued again: %d messages", len(got))
+	}
+
+	r = newRig(t)
+	r.h.LeaveReceived = true
+	r.h.Handle(context.Background(), signed(leadBody))
+	now := time.Now().Add(2 * time.Minute)
+	sw := &ingest.Sweeper{Store: r.st, Queue: r.q, After: time.Minute, Now: func() time.Time { return now }}
+	if n, err := sw.Sweep(context.Background()); err != nil || n != 1 || r.st.all()[0].Status != store.StatusQueued {
+		t.Fatalf("sweep: n=%d err=%v status %s; want the unsaved event enqueued and marked", n, err, r.st.all()[0].Status)
+	}
+}

@@ -11,6 +11,11 @@
 //	    store ev with status received. If the key is already claimed and has
 //	    not expired, nothing is written and the result names the first event
 //	    (Duplicate, its ID and current Status). Never check-then-write.
+//	    An adapter may store the claim and the event in two writes (store/
+//	    dynamo does, for cost) if a Put that stopped between them returns
+//	    an error, and a later Put of the same key (the provider's retry)
+//	    then stores its event under the claimed ID and reports a Duplicate
+//	    in status received, so the caller enqueues it.
 //	    If ev.Credential.ID is set, the same step also binds that credential
 //	    to ev.IdempotencyKey (see Credential): a credential bound to another
 //	    key fails the whole step with ErrCredentialReused.

@@ -14,6 +14,12 @@
 //	event_id    S  the event that claimed the key
 //	expires_at  N  end of the claim, Unix nanoseconds (max int64: never)
 //	ttl         N  the same in Unix seconds, rounded up (absent: never)
+//	claimed_at        N  the claiming event's ReceivedAt, Unix nanoseconds
+//	event_expires_at  N  the claiming event's ExpiresAt (max int64: never);
+//	                     with claimed_at, what a retry needs to tell a Put
+//	                     that stopped before its event item from an event
+//	                     deleted by retention (absent on claims written by
+//	                     a transaction before these existed)
 //
 // Event item:
 //
@@ -21,7 +27,14 @@
 //	sk          "EVT"
 //	id, provider, type, idem_key, entity_id, tenant, status   S
 //	received_at, occurred_at, updated_at, expires_at          N  Unix nanoseconds; a zero time is absent
-//	raw, normalized                                           B  the bytes as given (absent when empty)
+//	body, raw_len  B, N  Raw followed by Normalized, compressed as one raw DEFLATE
+//	                     stream (RFC 1951, best compression), and len(Raw): the
+//	                     usual form, whenever it is smaller than the two as they
+//	                     are and fits (Normalized repeats most of Raw's values,
+//	                     so it adds little; a 2,075-byte JourneyBee lead_created
+//	                     and its 834-byte record take 878 bytes)
+//	raw, normalized                                           B  instead of body: the bytes as given (absent when empty),
+//	                                                             when compressing does not make them smaller
 //	raw_gz, normalized_gz                                     B  instead of raw/normalized, gzipped, only
 //	                                                             for an event that would not fit otherwise
 //	normalized_parts  N  instead of normalized(_gz): Normalized is in that many
@@ -70,7 +83,37 @@
 //
 // # Put
 //
-// One TransactWriteItems: Put the key item on the condition
+// The usual Put (no credential to bind, no part items) is two plain
+// PutItems, not a transaction, which DynamoDB bills at twice the write units
+// of its items:
+//
+//  1. The key item, on the condition attribute_not_exists(pk) OR
+//     expires_at < :now (see below for :now and why), returning the old
+//     item on failure. This one conditional write is the idempotency
+//     claim: a failure is a duplicate, the returned item names the first
+//     event, and one GetItem of that event gives its status. Nothing is
+//     checked first.
+//  2. The event item, on attribute_not_exists(pk). Should its id be taken
+//     by another event (an id reused by the caller: ErrInvalid), the key
+//     item is deleted again, on the condition that it is still this
+//     event's claim.
+//
+// Between the two, Put can stop (a timeout, a crash, DynamoDB failing the
+// second write): it then returns an error, never a result, so the caller
+// answers 5xx and the provider retries. The retry's claim fails on the key
+// item, and the first event is missing: if the claim is older than
+// repairAfter (30 s: longer than an ingest function runs) and the event's
+// retention (event_expires_at) has not passed, the retry stores its own
+// event (the same delivery: same provider and key) under the first event's
+// id and reports a duplicate in status received, which the caller enqueues.
+// A younger claim may belong to a Put still writing: the retry waits for
+// its event a moment and otherwise fails with ErrUnavailable (and the
+// provider retries later). A missing event past its retention is reported
+// as a duplicate with an empty status, as before. So a 2xx never answers an
+// event that is not stored, and no event is stored twice.
+//
+// With a Credential to bind, or with normalized part items, Put is one
+// TransactWriteItems instead: Put the key item on the condition
 // attribute_not_exists(pk) OR expires_at < :now (the new event's receive
 // time: DynamoDB's TTL deletes expired items late — AWS says typically
 // within a few days — so an expired claim may still be there and must count
@@ -138,6 +181,7 @@ package dynamo
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -191,6 +235,10 @@ const (
 	attrDeliveries   = "deliveries"
 	attrParts        = "normalized_parts"
 	attrData         = "data"
+	attrEventExpires = "event_expires_at"
+	attrBody         = "body"
+	attrRawLen       = "raw_len"
+	attrClaimedAt    = "claimed_at"
 
 	// IndexByStatus and IndexByProvider are the table's two global
 	// secondary indexes.
@@ -225,6 +273,12 @@ const (
 	// the parts of one event, so a Put transaction stays under 4 MB.
 	partBytes = 384 << 10
 	maxParts  = 8
+
+	// repairAfter: a key claim older than this whose event item is
+	// missing was left by a Put that stopped between its two writes (the
+	// ingest function's timeout is 10 s): a retry of the delivery stores
+	// the event in its place.
+	repairAfter = 30 * time.Second
 
 	// conflictRetries bounds the retries of a transaction cancelled by a
 	// concurrent one.
@@ -262,8 +316,16 @@ func (s *Store) Put(ctx context.Context, ev store.Event, keyExpiresAt time.Time)
 		return store.PutResult{}, err
 	}
 	keyItem := claimItem(keyPK(ev.Provider, ev.IdempotencyKey), skKey, ev.ID, keyExpiresAt)
+	keyItem[attrEventExpires] = num(math.MaxInt64)
+	keyItem[attrClaimedAt] = num(ev.ReceivedAt.UnixNano())
+	if !ev.ExpiresAt.IsZero() {
+		keyItem[attrEventExpires] = num(ev.ExpiresAt.UnixNano())
+	}
 	now := num(ev.ReceivedAt.UnixNano())
 	bound := ev.Credential.ID != ""
+	if !bound && len(parts) == 0 {
+		return s.putTwo(ctx, ev, evItem, keyItem)
+	}
 
 	for attempt := 0; ; attempt++ {
 		// A fresh input each time: the SDK stores its idempotency token in
@@ -332,6 +394,119 @@ func (s *Store) Put(ctx context.Context, ev store.Event, keyExpiresAt time.Time)
 			return store.PutResult{}, unavailable("put", err)
 		}
 	}
+}
+
+// putTwo is Put of an event without a credential to bind and without part
+// items: two plain conditional PutItems instead of a transaction (which
+// costs twice the write units): the key claim, then the event item. See
+// "Put" in the package doc for the crash between the two.
+func (s *Store) putTwo(ctx context.Context, ev store.Event, evItem, keyItem map[string]types.AttributeValue) (store.PutResult, error) {
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           &s.table,
+		Item:                                keyItem,
+		ConditionExpression:                 aws.String("attribute_not_exists(pk) OR expires_at < :now"),
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":now": num(ev.ReceivedAt.UnixNano())},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		return s.duplicate(ctx, ev, ccf.Item)
+	case err != nil:
+		return store.PutResult{}, unavailable("put key", err)
+	}
+	written, err := s.putEvent(ctx, ev, evItem)
+	if err != nil {
+		return store.PutResult{}, err
+	}
+	if !written {
+		// The id belongs to another event: give the key back, so that the
+		// caller's next try (with a fresh id) claims it again.
+		if _, derr := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName:                 &s.table,
+			Key:                       map[string]types.AttributeValue{attrPK: keyItem[attrPK], attrSK: keyItem[attrSK]},
+			ConditionExpression:       aws.String(attrEventID + " = :id"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(ev.ID)},
+		}); derr != nil && !errors.As(derr, &ccf) {
+			return store.PutResult{}, unavailable("release key", derr)
+		}
+		return store.PutResult{}, fmt.Errorf("%w: an event with id %s already exists", store.ErrInvalid, ev.ID)
+	}
+	return store.PutResult{ID: ev.ID, Status: store.StatusReceived}, nil
+}
+
+// putEvent writes the event item of ev on the condition that its id is
+// free. It reports false if another event has the id; a repair of the same
+// delivery (same provider and key, see duplicate) that got there first
+// counts as written.
+func (s *Store) putEvent(ctx context.Context, ev store.Event, evItem map[string]types.AttributeValue) (bool, error) {
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           &s.table,
+		Item:                                evItem,
+		ConditionExpression:                 aws.String("attribute_not_exists(pk)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &ccf):
+		d := decoder{item: ccf.Item}
+		return d.str(attrProvider) == ev.Provider && d.str(attrIdemKey) == ev.IdempotencyKey, nil
+	default:
+		return false, unavailable("put event", err)
+	}
+}
+
+// duplicate answers a Put whose key claim failed: keyItem (the claim as it
+// stands) names the first event. If that event is missing although its
+// retention has not passed, the first Put stopped between its claim and its
+// event item (and answered an error, so the provider retries): ev, a retry
+// of the same delivery, is stored under the first event's id, and the
+// result says received so that the caller enqueues it.
+func (s *Store) duplicate(ctx context.Context, ev store.Event, keyItem map[string]types.AttributeValue) (store.PutResult, error) {
+	d := decoder{item: keyItem}
+	first := d.str(attrEventID)
+	_, layout := keyItem[attrEventExpires]
+	until := d.int(attrEventExpires)
+	if d.err != nil || first == "" {
+		return store.PutResult{}, unavailable("put key", fmt.Errorf("key item without its event: %v", d.err))
+	}
+	st, err := s.status(ctx, first)
+	if err != nil {
+		return store.PutResult{}, err
+	}
+	if st == "" && layout && until >= ev.ReceivedAt.UnixNano() {
+		// A claim younger than repairAfter may belong to a Put still on
+		// its way to the event item: wait for it a moment, and never write
+		// in its place.
+		if ev.ReceivedAt.UnixNano()-d.int(attrClaimedAt) < int64(repairAfter) {
+			for attempt := 0; attempt < conflictRetries; attempt++ {
+				if err := backoff(ctx, attempt); err != nil {
+					return store.PutResult{}, unavailable("put", err)
+				}
+				if st, err = s.status(ctx, first); err != nil || st != "" {
+					return store.PutResult{Duplicate: true, ID: first, Status: st}, err
+				}
+			}
+			return store.PutResult{}, unavailable("put", fmt.Errorf("event %s claimed its key but is not stored yet", first))
+		}
+		ev.ID = first
+		item, parts, err := eventItem(ev)
+		if err != nil {
+			return store.PutResult{}, err
+		}
+		if len(parts) > 0 { // the first Put fitted without parts: not the same delivery
+			return store.PutResult{}, unavailable("repair", fmt.Errorf("event %s needs part items", first))
+		}
+		if _, err := s.putEvent(ctx, ev, item); err != nil {
+			return store.PutResult{}, err
+		}
+		if st, err = s.status(ctx, first); err != nil {
+			return store.PutResult{}, err
+		}
+	}
+	return store.PutResult{Duplicate: true, ID: first, Status: st}, nil
 }
 
 // claimItem is a key or credential item: pk/sk, the event that claimed it,
@@ -888,6 +1063,23 @@ func eventItem(ev store.Event) (item map[string]types.AttributeValue, parts [][]
 		}
 		item[attrMeta] = str(string(b))
 	}
+	if len(ev.Raw)+len(ev.Normalized) > 0 {
+		// Raw and Normalized deflated as one stream: Normalized repeats
+		// most of Raw's values, so it costs little on top of Raw.
+		z, err := deflateBytes(ev.Raw, ev.Normalized)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(z)+len(attrBody)+len(attrRawLen)+21 < len(ev.Raw)+len(ev.Normalized) {
+			item[attrBody] = &types.AttributeValueMemberB{Value: z}
+			item[attrRawLen] = num(int64(len(ev.Raw)))
+			if itemSize(item) <= eventBudget {
+				return item, nil, nil
+			}
+			delete(item, attrBody)
+			delete(item, attrRawLen)
+		}
+	}
 	if len(ev.Raw) > 0 {
 		item[attrRaw] = &types.AttributeValueMemberB{Value: ev.Raw}
 	}
@@ -974,6 +1166,25 @@ func gzipBytes(b []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// deflateBytes compresses the concatenation of parts as one raw DEFLATE
+// stream (RFC 1951: no gzip header, which is 18 bytes of every small item).
+func deflateBytes(parts ...[]byte) ([]byte, error) {
+	var buf bytes.Buffer
+	w, err := flate.NewWriter(&buf, flate.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range parts {
+		if _, err := w.Write(p); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 func gunzip(b []byte) ([]byte, error) {
 	r, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
@@ -1002,6 +1213,9 @@ func decodeEvent(item map[string]types.AttributeValue) (ev store.Event, parts in
 		Normalized:     d.bytes(attrNormalized, attrNormalizedGz),
 		Version:        d.int(attrVersion),
 	}
+	if z, ok := item[attrBody].(*types.AttributeValueMemberB); ok && d.err == nil {
+		ev.Raw, ev.Normalized, d.err = splitBody(z.Value, d.int(attrRawLen))
+	}
 	if m := d.str(attrMeta); m != "" && d.err == nil {
 		if err := json.Unmarshal([]byte(m), &ev.Meta); err != nil {
 			d.err = fmt.Errorf("%s: %w", attrMeta, err)
@@ -1018,6 +1232,19 @@ func decodeEvent(item map[string]types.AttributeValue) (ev store.Event, parts in
 		return store.Event{}, 0, fmt.Errorf("dynamo: event item %s: %w", ev.ID, d.err)
 	}
 	return ev, int(n), nil
+}
+
+// splitBody inflates an event item's body and splits it into Raw (its
+// first rawLen bytes) and Normalized.
+func splitBody(z []byte, rawLen int64) (raw, norm []byte, err error) {
+	b, err := io.ReadAll(flate.NewReader(bytes.NewReader(z)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", attrBody, err)
+	}
+	if rawLen < 0 || rawLen > int64(len(b)) {
+		return nil, nil, fmt.Errorf("%s %d of a %d-byte %s", attrRawLen, rawLen, len(b), attrBody)
+	}
+	return nonEmpty(b[:rawLen:rawLen]), nonEmpty(b[rawLen:]), nil
 }
 
 // decoder reads typed attributes, keeping the first error.

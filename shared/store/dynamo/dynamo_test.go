@@ -153,8 +153,15 @@ func TestItemLayout(t *testing.T) {
 	if attrN(item, "ttl") != "1766671388" || attrS(item, "status") != "received" {
 		t.Errorf("event item ttl/status = %v / %v", item["ttl"], item["status"])
 	}
-	if _, ok := item["raw"].(*types.AttributeValueMemberB); !ok {
-		t.Errorf("raw = %T, want binary", item["raw"])
+	if attrN(key, "claimed_at") != "1764079387000000005" || attrN(key, "event_expires_at") != "1766671387000000005" {
+		t.Errorf("key item claimed_at/event_expires_at = %v / %v", key["claimed_at"], key["event_expires_at"])
+	}
+	// Raw and Normalized deflated together into body, raw_len the split.
+	if _, ok := item["body"].(*types.AttributeValueMemberB); !ok || item["raw"] != nil || item["normalized"] != nil {
+		t.Errorf("body = %T, raw %v, normalized %v; want a binary body only", item["body"], item["raw"], item["normalized"])
+	}
+	if attrN(item, "raw_len") != fmt.Sprint(len(ev.Raw)) {
+		t.Errorf("raw_len = %v, want %d", item["raw_len"], len(ev.Raw))
 	}
 
 	// Sparse: queued stays in by_status, delivered leaves it.
@@ -208,8 +215,8 @@ func TestLargeEvents(t *testing.T) {
 		t.Fatal(d)
 	}
 	item := getItem(t, client, table, "EVT#"+big.ID, "EVT")
-	if _, ok := item["normalized_gz"]; !ok {
-		t.Errorf("big event stored without normalized_gz: attributes %v", keys(item))
+	if _, ok := item["body"]; !ok || item["raw"] != nil || item["raw_gz"] != nil {
+		t.Errorf("big event: attributes %v; want raw and normalized deflated into body", keys(item))
 	}
 	lst, err := s.ListByProvider(ctx, "tomba", at.Add(-time.Second), at.Add(time.Second), 10)
 	if err != nil || len(lst) != 1 || !bytes.Equal(lst[0].Normalized, big.Normalized) {
@@ -580,4 +587,77 @@ func TestDeliveriesLayout(t *testing.T) {
 	if ok || !errors.Is(err, dynamo.ErrTooLarge) || errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("SaveDeliveries on a full item = %v, %v; want ErrTooLarge", ok, err)
 	}
+}
+
+// TestPutRepairsAMissingEvent: Put claims the key, then writes the event
+// item. A Put that stopped in between answered an error, so the provider
+// retries: the retry finds the claim without its event and stores itself
+// under the claimed id (once the claim is older than a Put can take), so
+// the retry's 2xx is never for an event that is not stored.
+func TestPutRepairsAMissingEvent(t *testing.T) {
+	client, table := newTable(t)
+	s := dynamo.New(client, table)
+	ctx := t.Context()
+	at := time.Now().UTC()
+	drop := func(id string) {
+		t.Helper()
+		if _, err := client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &table, Key: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: "EVT#" + id}, "sk": &types.AttributeValueMemberS{Value: "EVT"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := storetest.NewEvent("leadron", "evt_half_put", at)
+	if _, err := s.Put(ctx, first, at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	drop(first.ID) // as if the Put had stopped after its claim
+
+	// A retry a moment later: the first Put may still be writing.
+	soon := storetest.NewEvent("leadron", "evt_half_put", at.Add(time.Second))
+	if res, err := s.Put(ctx, soon, at.Add(time.Hour)); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("retry 1 s after a claim without event = %+v, %v; want ErrUnavailable", res, err)
+	}
+	wantMissing := func(id string) {
+		t.Helper()
+		if _, err := s.Get(ctx, id); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("Get(%s) = %v, want ErrNotFound", id, err)
+		}
+	}
+	wantMissing(first.ID)
+	wantMissing(soon.ID)
+
+	// A minute later: the retry is stored under the claimed id.
+	later := storetest.NewEvent("leadron", "evt_half_put", at.Add(time.Minute))
+	res, err := s.Put(ctx, later, at.Add(time.Hour))
+	if err != nil || res != (store.PutResult{Duplicate: true, ID: first.ID, Status: store.StatusReceived}) {
+		t.Fatalf("retry after a minute = %+v, %v; want a received duplicate of %s", res, err, first.ID)
+	}
+	got, err := s.Get(ctx, first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := later
+	want.ID = first.ID
+	if d := storetest.EqualEvents(got, want); d != "" {
+		t.Fatalf("repaired event: %s", d)
+	}
+	wantMissing(later.ID)
+	// Once stored, a redelivery is a plain duplicate.
+	if res, err := s.Put(ctx, storetest.NewEvent("leadron", "evt_half_put", at.Add(2*time.Minute)), at.Add(time.Hour)); err != nil || res.ID != first.ID || !res.Duplicate {
+		t.Fatalf("redelivery after repair = %+v, %v", res, err)
+	}
+
+	// An event gone after its retention is not brought back: the duplicate
+	// says so with an empty status.
+	old := storetest.NewEvent("tomba", "sha256:retained", at)
+	old.ExpiresAt = at.Add(time.Minute)
+	if _, err := s.Put(ctx, old, at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	drop(old.ID)
+	res, err = s.Put(ctx, storetest.NewEvent("tomba", "sha256:retained", at.Add(2*time.Minute)), at.Add(time.Hour))
+	if err != nil || res != (store.PutResult{Duplicate: true, ID: old.ID}) {
+		t.Fatalf("duplicate of an event past its retention = %+v, %v; want an empty status", res, err)
+	}
+	wantMissing(old.ID)
 }
