@@ -90,6 +90,10 @@ type Queue struct {
 	now         func() time.Time
 	writer      func(ctx context.Context, fn func(tx *sql.Tx) error) error // nil: own transactions on db
 
+	// The statements, prepared once on db (SQLite parses each only once;
+	// in a transaction they are bound to it with Tx.Stmt).
+	insert, del, hide, deadLetter, claimStmt *sql.Stmt
+
 	mu      sync.Mutex
 	changed chan struct{} // closed (and replaced) when messages may have become visible
 
@@ -141,7 +145,33 @@ func New(db *sql.DB, opts ...Option) (*Queue, error) {
 	if _, err := db.Exec(schema); err != nil {
 		return nil, unavailable("create schema", err)
 	}
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&q.insert, insertSQL}, {&q.del, deleteSQL}, {&q.hide, hideSQL},
+		{&q.deadLetter, deadLetterSQL}, {&q.claimStmt, claimSQL},
+	} {
+		st, err := db.Prepare(p.sql)
+		if err != nil {
+			q.Close()
+			return nil, unavailable("prepare", err)
+		}
+		*p.dst = st
+	}
 	return q, nil
+}
+
+// Close releases the queue's prepared statements. The database stays open
+// (it is the caller's); a Queue is not used after Close.
+func (q *Queue) Close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{q.insert, q.del, q.hide, q.deadLetter, q.claimStmt} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // MaxReceives reports how many receives a message gets before the next one
@@ -172,7 +202,7 @@ func (q *Queue) EnqueueTx(tx *sql.Tx, eventID, eventType string) error {
 		return errors.New("embedded queue: enqueue: empty event id")
 	}
 	now := q.now().UnixMilli()
-	if _, err := tx.Exec(insertSQL, eventID, eventType, now, now); err != nil {
+	if _, err := tx.Stmt(q.insert).Exec(eventID, eventType, now, now); err != nil {
 		return unavailable("enqueue", err)
 	}
 	return nil
@@ -187,6 +217,21 @@ const (
 	insertSQL = `INSERT INTO queue_messages (event_id, event_type, visible_at, enqueued_at) VALUES (?, ?, ?, ?)`
 	deleteSQL = `DELETE FROM queue_messages WHERE id = ? AND lease = ? AND dead = 0`
 	hideSQL   = `UPDATE queue_messages SET visible_at = ? WHERE id = ? AND lease = ? AND dead = 0`
+	// Receive's claim: exhausted messages at the head of the queue go to
+	// the dead-letter state, then up to ?5 visible ones are claimed.
+	deadLetterSQL = `
+		UPDATE queue_messages SET dead = 1, dead_at = ?1, lease = ''
+		WHERE id IN (SELECT id FROM queue_messages
+		             WHERE dead = 0 AND visible_at <= ?1
+		             ORDER BY visible_at, id LIMIT ?2)
+		  AND receive_count >= ?3`
+	claimSQL = `
+		UPDATE queue_messages
+		SET receive_count = receive_count + 1, visible_at = ?1 + ?2, lease = ?3
+		WHERE id IN (SELECT id FROM queue_messages
+		             WHERE dead = 0 AND visible_at <= ?1 AND receive_count < ?4
+		             ORDER BY visible_at, id LIMIT ?5)
+		RETURNING id, event_id, event_type, receive_count`
 )
 
 type opKind int
@@ -277,10 +322,13 @@ func (q *Queue) flush(ctx context.Context) {
 	q.bmu.Unlock()
 }
 
-// execer is a *sql.DB or a *sql.Tx.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
+// execer runs one of the queue's prepared statements: as it is (on the
+// database, autocommit) or bound to a transaction.
+type execer func(*sql.Stmt) *sql.Stmt
+
+func onDB(st *sql.Stmt) *sql.Stmt { return st }
+
+func inTx(tx *sql.Tx) execer { return func(st *sql.Stmt) *sql.Stmt { return tx.Stmt(st) } }
 
 // apply writes the batch, in one transaction unless it is a single write
 // (one autocommit statement), and returns each write's result, and whether
@@ -296,7 +344,7 @@ func (q *Queue) apply(ctx context.Context, batch []*op) (errs []error, wake bool
 	if q.writer != nil {
 		err := q.writer(ctx, func(tx *sql.Tx) error {
 			var err error
-			errs, wake, err = q.applyOps(ctx, tx, batch)
+			errs, wake, err = q.applyOps(ctx, inTx(tx), batch)
 			return err
 		})
 		if err != nil {
@@ -304,7 +352,7 @@ func (q *Queue) apply(ctx context.Context, batch []*op) (errs []error, wake bool
 		}
 		return errs, wake
 	}
-	var ex execer = q.db
+	var ex execer = onDB
 	var tx *sql.Tx
 	if len(batch) > 1 {
 		var err error
@@ -312,7 +360,7 @@ func (q *Queue) apply(ctx context.Context, batch []*op) (errs []error, wake bool
 			return fail(unavailable("group commit", err))
 		}
 		defer tx.Rollback() // a no-op after Commit
-		ex = tx
+		ex = inTx(tx)
 	}
 	errs, wake, err := q.applyOps(ctx, ex, batch)
 	if err != nil {
@@ -345,11 +393,11 @@ func (q *Queue) applyOps(ctx context.Context, ex execer, batch []*op) (errs []er
 		var err error
 		switch o.kind {
 		case opEnqueue:
-			_, err = ex.ExecContext(ctx, insertSQL, o.eventID, o.eventType, now, now)
+			_, err = ex(q.insert).ExecContext(ctx, o.eventID, o.eventType, now, now)
 		case opDelete:
-			res, err = ex.ExecContext(ctx, deleteSQL, o.id, o.lease)
+			res, err = ex(q.del).ExecContext(ctx, o.id, o.lease)
 		case opChangeVisibility:
-			res, err = ex.ExecContext(ctx, hideSQL, o.visibleAt, o.id, o.lease)
+			res, err = ex(q.hide).ExecContext(ctx, o.visibleAt, o.id, o.lease)
 		}
 		if err != nil {
 			return nil, false, unavailable(opNames[o.kind], err)
@@ -430,23 +478,10 @@ func (q *Queue) claim(ctx context.Context, tx *sql.Tx, now int64, maxMsgs int, v
 	// The first statement writes, so the transaction takes the write lock
 	// (honouring busy_timeout) before it reads anything: no stale snapshot.
 	// Exhausted messages at the head of the queue go to the dead-letter state.
-	if _, err := tx.ExecContext(ctx, `
-		UPDATE queue_messages SET dead = 1, dead_at = ?1, lease = ''
-		WHERE id IN (SELECT id FROM queue_messages
-		             WHERE dead = 0 AND visible_at <= ?1
-		             ORDER BY visible_at, id LIMIT ?2)
-		  AND receive_count >= ?3`,
-		now, maxMsgs, q.maxReceives); err != nil {
+	if _, err := tx.Stmt(q.deadLetter).ExecContext(ctx, now, maxMsgs, q.maxReceives); err != nil {
 		return nil, unavailable("receive: dead-letter", err)
 	}
-	rows, err := tx.QueryContext(ctx, `
-		UPDATE queue_messages
-		SET receive_count = receive_count + 1, visible_at = ?1 + ?2, lease = ?3
-		WHERE id IN (SELECT id FROM queue_messages
-		             WHERE dead = 0 AND visible_at <= ?1 AND receive_count < ?4
-		             ORDER BY visible_at, id LIMIT ?5)
-		RETURNING id, event_id, event_type, receive_count`,
-		now, ceilMillis(visibility), lease, q.maxReceives, maxMsgs)
+	rows, err := tx.Stmt(q.claimStmt).QueryContext(ctx, now, ceilMillis(visibility), lease, q.maxReceives, maxMsgs)
 	if err != nil {
 		return nil, unavailable("receive: claim", err)
 	}

@@ -71,10 +71,14 @@ import (
 type Store struct {
 	w *sql.DB // one connection: every write, serialized by the writer goroutine
 	r *sql.DB // read-only connections for Get and the lists
+	c *sql.DB // one connection: the checkpointer's
 
 	exists, claim, dupOf, insert, insertBody, transition, saveDeliveries *sql.Stmt // on w
 	credOf, credClaim                                                    *sql.Stmt // on w
+	savepoint, release, rollbackTo                                       *sql.Stmt // on w
 	get, byStatus, byProvider                                            *sql.Stmt // on r
+
+	ckpt *checkpointer // WAL checkpoints, off the writer's commit path
 
 	writes chan *write
 	mu     sync.RWMutex // guards closed against sends on writes
@@ -211,6 +215,9 @@ func dsn(path string, readOnly bool) (string, error) {
 		q.Set("_journal_mode", "WAL")
 		// Checkpoints leave the WAL file at most this big.
 		q.Add("_pragma", "journal_size_limit(67108864)")
+		// No checkpoint inside a COMMIT: the checkpointer runs them on its
+		// own connection (see Checkpoints).
+		q.Add("_pragma", "wal_autocheckpoint(0)")
 		// Take the write lock at BEGIN: a transaction never has to upgrade.
 		q.Set("_txlock", "immediate")
 		// Savepoint sub-journals and statement journals in memory: they only
@@ -259,6 +266,13 @@ func Open(path string) (*Store, error) {
 	s.r.SetMaxOpenConns(4)
 	s.r.SetMaxIdleConns(4)
 	s.r.SetConnMaxIdleTime(0)
+	if s.c, err = sql.Open("sqlite", wdsn); err != nil {
+		return nil, unavailable("open", err)
+	}
+	s.c.SetMaxOpenConns(1)
+	s.c.SetMaxIdleConns(1)
+	s.c.SetConnMaxLifetime(0)
+	s.c.SetConnMaxIdleTime(0)
 
 	for _, p := range []struct {
 		db  *sql.DB
@@ -274,6 +288,9 @@ func Open(path string) (*Store, error) {
 		{s.w, &s.saveDeliveries, saveDeliveriesSQL},
 		{s.w, &s.credOf, credOfSQL},
 		{s.w, &s.credClaim, credClaimSQL},
+		{s.w, &s.savepoint, `SAVEPOINT w`},
+		{s.w, &s.release, `RELEASE w`},
+		{s.w, &s.rollbackTo, `ROLLBACK TO w`},
 		{s.r, &s.get, getSQL},
 		{s.r, &s.byStatus, byStatusSQL},
 		{s.r, &s.byProvider, byProviderSQL},
@@ -283,6 +300,7 @@ func Open(path string) (*Store, error) {
 		}
 	}
 	ok = true
+	s.ckpt = newCheckpointer(s.c)
 	go s.writer()
 	return s, nil
 }
@@ -431,7 +449,7 @@ func (s *Store) commit(group []*write) {
 		}
 		savepoint := !w.own && !alone
 		if savepoint {
-			if _, err := tx.Exec(`SAVEPOINT w`); err != nil {
+			if _, err := tx.stmt(s.savepoint).Exec(); err != nil {
 				_ = tx.Rollback()
 				answer(unavailable("savepoint", err))
 				return
@@ -440,7 +458,7 @@ func (s *Store) commit(group []*write) {
 		err := w.fn(tx)
 		switch {
 		case err == nil && savepoint:
-			if _, err := tx.Exec(`RELEASE w`); err != nil {
+			if _, err := tx.stmt(s.release).Exec(); err != nil {
 				_ = tx.Rollback()
 				answer(unavailable("release", err))
 				return
@@ -456,7 +474,7 @@ func (s *Store) commit(group []*write) {
 			// If the error rolled the whole transaction back (SQLite does so
 			// on some I/O errors), ROLLBACK TO fails: then nothing of the
 			// group may commit.
-			if rerr := rollbackTo(tx); rerr != nil {
+			if rerr := s.rollbackToSavepoint(tx); rerr != nil {
 				_ = tx.Rollback()
 				answer(unavailable("rollback", rerr))
 				return
@@ -486,14 +504,15 @@ func (s *Store) commit(group []*write) {
 		answer(unavailable("commit", err))
 		return
 	}
+	s.ckpt.committed()
 	answer(nil)
 }
 
-func rollbackTo(tx *groupTx) error {
-	if _, err := tx.Exec(`ROLLBACK TO w`); err != nil {
+func (s *Store) rollbackToSavepoint(tx *groupTx) error {
+	if _, err := tx.stmt(s.rollbackTo).Exec(); err != nil {
 		return err
 	}
-	_, err := tx.Exec(`RELEASE w`)
+	_, err := tx.stmt(s.release).Exec()
 	return err
 }
 
@@ -509,18 +528,19 @@ func (s *Store) Close() error {
 	close(s.writes)
 	s.mu.Unlock()
 	<-s.done
+	s.ckpt.close()
 	return s.closeDBs()
 }
 
 func (s *Store) closeDBs() error {
 	var errs []error
 	for _, st := range []*sql.Stmt{s.exists, s.claim, s.dupOf, s.insert, s.insertBody, s.transition, s.saveDeliveries,
-		s.credOf, s.credClaim, s.get, s.byStatus, s.byProvider} {
+		s.credOf, s.credClaim, s.savepoint, s.release, s.rollbackTo, s.get, s.byStatus, s.byProvider} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
 	}
-	for _, db := range []*sql.DB{s.r, s.w} {
+	for _, db := range []*sql.DB{s.c, s.r, s.w} {
 		if db != nil {
 			errs = append(errs, db.Close())
 		}
