@@ -92,7 +92,9 @@ type Queue struct {
 
 	// The statements, prepared once on db (SQLite parses each only once;
 	// in a transaction they are bound to it with Tx.Stmt).
-	insert, del, hide, deadLetter, claimStmt *sql.Stmt
+	insert, del, hide *sql.Stmt
+	smu              sync.Mutex
+	receives         map[int]receiveStmts // by limit: Receive's statements
 
 	mu      sync.Mutex
 	changed chan struct{} // closed (and replaced) when messages may have become visible
@@ -150,7 +152,6 @@ func New(db *sql.DB, opts ...Option) (*Queue, error) {
 		sql string
 	}{
 		{&q.insert, insertSQL}, {&q.del, deleteSQL}, {&q.hide, hideSQL},
-		{&q.deadLetter, deadLetterSQL}, {&q.claimStmt, claimSQL},
 	} {
 		st, err := db.Prepare(p.sql)
 		if err != nil {
@@ -166,12 +167,56 @@ func New(db *sql.DB, opts ...Option) (*Queue, error) {
 // (it is the caller's); a Queue is not used after Close.
 func (q *Queue) Close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{q.insert, q.del, q.hide, q.deadLetter, q.claimStmt} {
+	stmts := []*sql.Stmt{q.insert, q.del, q.hide}
+	q.smu.Lock()
+	for _, r := range q.receives {
+		stmts = append(stmts, r.deadLetter, r.claim)
+	}
+	q.receives = nil
+	q.smu.Unlock()
+	for _, st := range stmts {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// receiveStmts are Receive's statements for one limit.
+type receiveStmts struct{ deadLetter, claim *sql.Stmt }
+
+// maxStmtLimit bounds the limits whose statements are kept prepared.
+const maxStmtLimit = 64
+
+// receiveFor returns Receive's statements for the limit n, prepared once per
+// limit. The limit is a literal in their text, not a parameter: SQLite
+// plans a LIMIT with the value bound to it, so rebinding the parameter would
+// make it parse and plan the statement again on every Receive. Beyond
+// maxStmtLimit it returns nothing: the caller runs the text.
+func (q *Queue) receiveFor(n int) (receiveStmts, error) {
+	if n > maxStmtLimit {
+		return receiveStmts{}, nil
+	}
+	q.smu.Lock()
+	defer q.smu.Unlock()
+	if r, ok := q.receives[n]; ok {
+		return r, nil
+	}
+	d, err := q.db.Prepare(fmt.Sprintf(deadLetterSQL, n))
+	if err != nil {
+		return receiveStmts{}, unavailable("receive: prepare", err)
+	}
+	c, err := q.db.Prepare(fmt.Sprintf(claimSQL, n))
+	if err != nil {
+		d.Close()
+		return receiveStmts{}, unavailable("receive: prepare", err)
+	}
+	if q.receives == nil {
+		q.receives = make(map[int]receiveStmts)
+	}
+	r := receiveStmts{deadLetter: d, claim: c}
+	q.receives[n] = r
+	return r, nil
 }
 
 // MaxReceives reports how many receives a message gets before the next one
@@ -218,19 +263,20 @@ const (
 	deleteSQL = `DELETE FROM queue_messages WHERE id = ? AND lease = ? AND dead = 0`
 	hideSQL   = `UPDATE queue_messages SET visible_at = ? WHERE id = ? AND lease = ? AND dead = 0`
 	// Receive's claim: exhausted messages at the head of the queue go to
-	// the dead-letter state, then up to ?5 visible ones are claimed.
+	// the dead-letter state, then up to %d (the limit, see receiveFor)
+	// visible ones are claimed.
 	deadLetterSQL = `
 		UPDATE queue_messages SET dead = 1, dead_at = ?1, lease = ''
 		WHERE id IN (SELECT id FROM queue_messages
 		             WHERE dead = 0 AND visible_at <= ?1
-		             ORDER BY visible_at, id LIMIT ?2)
-		  AND receive_count >= ?3`
+		             ORDER BY visible_at, id LIMIT %d)
+		  AND receive_count >= ?2`
 	claimSQL = `
 		UPDATE queue_messages
 		SET receive_count = receive_count + 1, visible_at = ?1 + ?2, lease = ?3
 		WHERE id IN (SELECT id FROM queue_messages
 		             WHERE dead = 0 AND visible_at <= ?1 AND receive_count < ?4
-		             ORDER BY visible_at, id LIMIT ?5)
+		             ORDER BY visible_at, id LIMIT %d)
 		RETURNING id, event_id, event_type, receive_count`
 )
 
@@ -434,11 +480,17 @@ func (q *Queue) Receive(ctx context.Context, maxMsgs int, visibility time.Durati
 		return nil, err
 	}
 	now := q.now().UnixMilli()
+	// Prepared before the claim: with WithWriter, the claim runs on the
+	// writer's one connection, which Prepare would wait for.
+	stmts, err := q.receiveFor(maxMsgs)
+	if err != nil {
+		return nil, err
+	}
 
 	var got []claimed
 	claim := func(tx *sql.Tx) error {
 		var err error
-		got, err = q.claim(ctx, tx, now, maxMsgs, visibility, lease)
+		got, err = q.claim(ctx, tx, stmts, now, maxMsgs, visibility, lease)
 		return err
 	}
 	if q.writer != nil {
@@ -474,14 +526,26 @@ type claimed struct {
 
 // claim is Receive's work in tx: dead-letter the exhausted messages at the
 // head of the queue, then claim up to maxMsgs visible ones under lease.
-func (q *Queue) claim(ctx context.Context, tx *sql.Tx, now int64, maxMsgs int, visibility time.Duration, lease string) ([]claimed, error) {
+func (q *Queue) claim(ctx context.Context, tx *sql.Tx, stmts receiveStmts, now int64, maxMsgs int, visibility time.Duration, lease string) ([]claimed, error) {
+	deadLetter := func(args ...any) (sql.Result, error) {
+		if stmts.deadLetter == nil {
+			return tx.ExecContext(ctx, fmt.Sprintf(deadLetterSQL, maxMsgs), args...)
+		}
+		return tx.Stmt(stmts.deadLetter).ExecContext(ctx, args...)
+	}
+	claim := func(args ...any) (*sql.Rows, error) {
+		if stmts.claim == nil {
+			return tx.QueryContext(ctx, fmt.Sprintf(claimSQL, maxMsgs), args...)
+		}
+		return tx.Stmt(stmts.claim).QueryContext(ctx, args...)
+	}
 	// The first statement writes, so the transaction takes the write lock
 	// (honouring busy_timeout) before it reads anything: no stale snapshot.
 	// Exhausted messages at the head of the queue go to the dead-letter state.
-	if _, err := tx.Stmt(q.deadLetter).ExecContext(ctx, now, maxMsgs, q.maxReceives); err != nil {
+	if _, err := deadLetter(now, q.maxReceives); err != nil {
 		return nil, unavailable("receive: dead-letter", err)
 	}
-	rows, err := tx.Stmt(q.claimStmt).QueryContext(ctx, now, ceilMillis(visibility), lease, q.maxReceives, maxMsgs)
+	rows, err := claim(now, ceilMillis(visibility), lease, q.maxReceives)
 	if err != nil {
 		return nil, unavailable("receive: claim", err)
 	}

@@ -156,14 +156,15 @@ const eventColumns = `e.id, e.provider, e.type, e.idempotency_key, e.entity_id, 
 // The statements. claimSQL claims the key (?1, ?2) for the event ?3 unless
 // an event ?3 exists already; ?5 is the new event's receive time: an existing
 // claim is taken over only if it expired before it. No row back: the key is
-// claimed (dupOfSQL names by whom) or the id is taken.
+// claimed (dupOfSQL names by whom) or the id is taken. One row changed: the
+// key is ?3's. (No RETURNING: SQLite would buffer its row in an ephemeral
+// table, and database/sql would watch the Rows with a goroutine, per event.)
 const (
 	claimSQL = `INSERT INTO idempotency_keys (provider, idem_key, event_id, expires_at)
 		SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = ?3)
 		ON CONFLICT (provider, idem_key) DO UPDATE
 			SET event_id = excluded.event_id, expires_at = excluded.expires_at
-			WHERE idempotency_keys.expires_at < ?5
-		RETURNING event_id`
+			WHERE idempotency_keys.expires_at < ?5`
 	dupOfSQL = `SELECT k.event_id, e.status FROM idempotency_keys k
 		LEFT JOIN events e ON e.id = k.event_id
 		WHERE k.provider = ?1 AND k.idem_key = ?2`
@@ -554,6 +555,15 @@ func (s *Store) Put(ctx context.Context, ev store.Event, keyExpiresAt time.Time)
 	return s.put(ctx, ev, keyExpiresAt, store.StatusReceived, nil)
 }
 
+// PutStatus is Put that stores a new event with status st (Put's is
+// store.StatusReceived): one write, as Put's.
+func (s *Store) PutStatus(ctx context.Context, ev store.Event, keyExpiresAt time.Time, st store.Status) (store.PutResult, error) {
+	if !st.Valid() {
+		return store.PutResult{}, fmt.Errorf("%w: status %q", store.ErrInvalid, st)
+	}
+	return s.put(ctx, ev, keyExpiresAt, st, nil)
+}
+
 // PutWith is Put that stores a new event with status st (Put's is
 // store.StatusReceived) and runs also in the same transaction, right after
 // the insert, with the result (ID = ev.ID, Status = st): the event and also's
@@ -616,9 +626,16 @@ func (s *Store) put(ctx context.Context, ev store.Event, keyExpiresAt time.Time,
 		}
 		// The claim refuses an existing id before writing anything: this
 		// write has no savepoint to roll back to.
-		var id string
-		err := tx.stmt(s.claim).QueryRow(ev.Provider, ev.IdempotencyKey, ev.ID, keyExp, received).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
+		r, err := tx.stmt(s.claim).Exec(ev.Provider, ev.IdempotencyKey, ev.ID, keyExp, received)
+		if err != nil {
+			return unavailable("put", err)
+		}
+		n, err := r.RowsAffected()
+		if err != nil {
+			return unavailable("put", err)
+		}
+		if n == 0 {
+			var id string
 			var exists bool
 			if err := tx.stmt(s.exists).QueryRow(ev.ID).Scan(&exists); err != nil {
 				return unavailable("put", err)
@@ -633,9 +650,6 @@ func (s *Store) put(ctx context.Context, ev store.Event, keyExpiresAt time.Time,
 			}
 			res = store.PutResult{Duplicate: true, ID: id, Status: store.Status(status.String)}
 			return nil
-		}
-		if err != nil {
-			return unavailable("put", err)
 		}
 		if _, err := tx.stmt(s.insert).Exec(ev.ID, ev.Provider, ev.Type, ev.IdempotencyKey, ev.EntityID, ev.Tenant,
 			string(st), received, nanos(ev.OccurredAt), nanos(ev.UpdatedAt), nanos(ev.ExpiresAt)); err != nil {
