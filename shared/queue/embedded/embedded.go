@@ -93,8 +93,8 @@ type Queue struct {
 	// The statements, prepared once on db (SQLite parses each only once;
 	// in a transaction they are bound to it with Tx.Stmt).
 	insert, del, hide *sql.Stmt
-	smu              sync.Mutex
-	receives         map[int]receiveStmts // by limit: Receive's statements
+	smu               sync.Mutex
+	receives          map[int]receiveStmts // by limit: Receive's statements
 
 	mu      sync.Mutex
 	changed chan struct{} // closed (and replaced) when messages may have become visible

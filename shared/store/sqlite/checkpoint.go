@@ -8,30 +8,7 @@ import (
 	"time"
 )
 
-// # Checkpoints
-//
-// The writer connection runs with wal_autocheckpoint=0: SQLite's automatic
-// checkpoint would otherwise run inside the COMMIT that crosses 1000 WAL
-// pages, on the writer goroutine, with every caller of that group (and every
-// write queued behind it) waiting for it. Instead, a checkpointer goroutine
-// on its own connection does the work beside the writer:
-//
-//   - after commits, at most every checkpointEvery, a PASSIVE checkpoint: it
-//     copies the WAL's committed pages into the database file without taking
-//     any lock a writer or reader waits for. When it caught up with the whole
-//     WAL, the writer's next transaction starts the WAL over from its
-//     beginning (the file does not grow);
-//   - under sustained load the writer commits again before a PASSIVE
-//     checkpoint has caught up, so the WAL would only grow. When it holds
-//     restartFrames pages or more, the checkpointer runs a RESTART
-//     checkpoint: it waits for the writer's current transaction, copies what
-//     PASSIVE had not copied yet (little: PASSIVE keeps up), and makes the
-//     writer start the WAL over. journal_size_limit then trims the file. The
-//     WAL file stays around restartFrames pages at most, whatever the load.
-//
-// Durability does not change: a commit is durable once its WAL frames are
-// fsynced (synchronous=FULL), checkpointed or not; recovery after a crash
-// replays the WAL.
+// Checkpoints: see "Checkpoints" in the package doc.
 var (
 	checkpointEvery = 100 * time.Millisecond
 	restartFrames   = 16384 // 64 MiB of 4 KiB pages: journal_size_limit
@@ -44,6 +21,10 @@ type checkpointer struct {
 	stop chan struct{}
 	done chan struct{}
 	once sync.Once
+
+	// large is set when a PASSIVE checkpoint found restartFrames pages or
+	// more: the writer runs a RESTART before its next group.
+	large atomic.Bool
 
 	passive, restart atomic.Int64 // checkpoints run, for tests
 	maxFrames        atomic.Int64 // the largest WAL (in pages) a checkpoint found
@@ -87,27 +68,42 @@ func (c *checkpointer) run() {
 	}
 }
 
-// checkpoint runs a PASSIVE checkpoint and, if the WAL is large, a RESTART.
+// checkpoint runs a PASSIVE checkpoint and flags a large WAL for a RESTART.
 // Errors are left for the next round: a checkpoint that failed (say, another
 // process checkpointing at the same moment) loses nothing.
 func (c *checkpointer) checkpoint() {
-	frames, err := c.run1("PASSIVE")
+	frames, err := c.run1(c.db, "PASSIVE")
 	if err != nil {
 		return
 	}
 	c.passive.Add(1)
 	if frames >= int64(restartFrames) {
-		if _, err := c.run1("RESTART"); err == nil {
-			c.restart.Add(1)
-		}
+		c.large.Store(true)
 	}
 }
 
-// run1 runs one checkpoint of mode and returns the WAL's size in pages
-// before it.
-func (c *checkpointer) run1(mode string) (int64, error) {
+// restartIfLarge runs, on the writer's connection w and between two groups,
+// a RESTART checkpoint if the last PASSIVE one found the WAL large. It runs
+// there, not on the checkpointer's connection, because a RESTART needs the
+// write lock, which the writer takes again right after every commit: the
+// checkpointer would wait for it (in SQLite's busy handler, polling) as
+// long as the load lasts. PASSIVE copied most of the WAL already, so this
+// copies little before the WAL starts over.
+func (c *checkpointer) restartIfLarge(w *sql.DB) {
+	if !c.large.Load() {
+		return
+	}
+	c.large.Store(false)
+	if _, err := c.run1(w, "RESTART"); err == nil {
+		c.restart.Add(1)
+	}
+}
+
+// run1 runs one checkpoint of mode on db and returns the WAL's size in
+// pages before it.
+func (c *checkpointer) run1(db *sql.DB, mode string) (int64, error) {
 	var busy, frames, copied int64
-	if err := c.db.QueryRowContext(context.Background(), `PRAGMA wal_checkpoint(`+mode+`)`).Scan(&busy, &frames, &copied); err != nil {
+	if err := db.QueryRowContext(context.Background(), `PRAGMA wal_checkpoint(`+mode+`)`).Scan(&busy, &frames, &copied); err != nil {
 		return 0, err
 	}
 	for {

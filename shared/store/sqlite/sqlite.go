@@ -48,6 +48,31 @@
 //	    size changes). Deleted with its event (cascade).
 //
 // Migrations are numbered by PRAGMA user_version and applied by Open.
+//
+// # Checkpoints
+//
+// The writer connection runs with wal_autocheckpoint=0: SQLite's automatic
+// checkpoint would otherwise run inside the COMMIT that crosses 1000 WAL
+// pages, on the writer goroutine, with every caller of that group (and every
+// write queued behind it) waiting for it. Instead:
+//
+//   - a checkpointer goroutine on its own connection runs a PASSIVE
+//     checkpoint after commits, at most every checkpointEvery (100 ms): it
+//     copies the WAL's committed pages into the database file beside the
+//     writer, without taking a lock the writer or a reader waits for. When
+//     it caught up with the whole WAL (the writer paused), the writer's next
+//     transaction starts the WAL over from its beginning;
+//   - under sustained load the writer commits again before a PASSIVE
+//     checkpoint catches up, so the WAL would only grow. When a PASSIVE
+//     checkpoint finds restartFrames pages or more (64 MiB of 4 KiB pages),
+//     the writer goroutine runs a RESTART checkpoint between two groups: it
+//     copies the little PASSIVE had not, and the next transaction starts the
+//     WAL over; journal_size_limit trims the file. So the WAL stays near
+//     restartFrames pages whatever the load, and the commit path pays for a
+//     checkpoint only once per restartFrames pages, and only for its tail.
+//
+// Durability does not change: a commit is durable once its WAL frames are
+// fsynced (synchronous=FULL), checkpointed or not; recovery replays the WAL.
 package sqlite
 
 import (
@@ -419,6 +444,7 @@ func (s *Store) writer() {
 			}
 		}
 		s.commit(group)
+		s.ckpt.restartIfLarge(s.w)
 	}
 }
 
