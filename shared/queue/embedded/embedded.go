@@ -39,6 +39,10 @@
 // Any *sql.DB works, including the store's single-connection write pool: the
 // queue never holds one connection while it waits for another.
 //
+// Statements: every statement of the write path is prepared once, by New
+// (Receive's per batch size, on first use: see receiveFor); Close releases
+// them.
+//
 // Every failure of the database itself wraps queue.ErrUnavailable.
 package embedded
 
