@@ -7,7 +7,7 @@ GO    ?= go
 # "context deadline exceeded" when a -fuzztime duration ends (go.dev/issue/75804).
 FUZZTIME ?= 30000x
 
-.PHONY: run test vet fmt-check lint-template unit fuzz-short fuzz bench bench-lambda bench-serve loadtest events build invoke
+.PHONY: run test vet fmt-check lint-template unit fuzz-short fuzz bench bench-lambda bench-serve bench-cost bench-compare loadtest events build invoke
 
 run:
 	$(GO) run ./cmd/hookline serve
@@ -61,6 +61,7 @@ bench:
 	$(GO) test -run '^$$' -bench RunnerToHTTPSink -benchtime 5000x ./shared/deliver | tee -a "$$out"; \
 	$(GO) test -run '^$$' -bench EndToEnd -benchtime 1x ./cmd/hookline | tee -a "$$out"; \
 	$(MAKE) --no-print-directory bench-lambda | tee -a "$$out"; \
+	$(MAKE) --no-print-directory bench-cost | tee -a "$$out"; \
 	echo; .ci/bench-table < "$$out"
 
 # hookline serve (a real process, SQLite store) under hookline load: 20,000 signed deliveries,
@@ -79,6 +80,22 @@ bench-lambda:
 	ddb=$$(.ci/dynamodb-local start); eval "$$ddb"; \
 	moto=$$(.ci/moto start); eval "$$moto"; \
 	HOOKLINE_REQUIRE_SERVICES=1 $(GO) test -run '^$$' -bench BenchmarkLambda -benchtime 200x ./cmd/hookline
+
+# What one accepted event delivered to one HTTP destination costs on AWS, in $ per million events with the
+# share of each part (hookline cost: the real bootstraps under the emulator; DynamoDB Local, asked for
+# ReturnConsumedCapacity, and moto behind recording proxies; list prices dated in shared/costmeter).
+bench-cost:
+	@set -euo pipefail; \
+	trap '.ci/dynamodb-local stop >/dev/null 2>&1 || true; .ci/moto stop >/dev/null 2>&1 || true' EXIT; \
+	ddb=$$(.ci/dynamodb-local start); eval "$$ddb"; \
+	moto=$$(.ci/moto start); eval "$$moto"; \
+	$(GO) run ./cmd/hookline cost
+
+# hookline serve of a baseline build from git (BASE=<rev>, default b7f90f6), of this tree, and a null
+# net/http server, side by side under the same load (JourneyBee only and mixed; c=50, 20,000 deliveries),
+# ROUNDS=3 interleaved rounds: deliveries/s, p99, peak RSS, non-2xx, new/baseline and new/null.
+bench-compare:
+	@BASE='$(BASE)' ROUNDS='$(ROUNDS)' N='$(N)' CONCURRENCY='$(CONCURRENCY)' GO='$(GO)' .ci/bench-compare
 
 # The full load and fault tests with 20,000 deliveries each (20% redeliveries, concurrency 50):
 # two signature-verifying sinks; kill -9 mid-load; recovering, rejecting and hanging

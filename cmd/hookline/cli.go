@@ -18,6 +18,7 @@ type command struct {
 	summary string // one line for the top-level usage
 	doc     string // more text for `hookline <command> -h`, if any
 	flags   func() *flag.FlagSet
+	hidden  bool // left out of `hookline -h` (a helper of another command); -h still explains it
 }
 
 // flagsOf adapts a command's flag constructor to command.flags.
@@ -34,6 +35,8 @@ var commands = []command{
 		flags: flagsOf(newSendFlags)},
 	{name: "load", summary: "signed load with redeliveries against a running hookline; prints a table",
 		flags: flagsOf(newLoadFlags)},
+	{name: "compare", summary: "two builds' serve and a null server side by side under the same load (make bench-compare)",
+		doc: compareDoc, flags: flagsOf(newCompareFlags)},
 	{name: "samples", summary: "write the sample events under events/ (API Gateway, SQS, scheduled) and events/env.local.json",
 		flags: flagsOf(newSamplesFlags)},
 	{name: "standins", summary: "make what events/env.local.json names in DynamoDB Local and moto; store every sample event",
@@ -41,12 +44,16 @@ var commands = []command{
 	{name: "invoke", args: "<FunctionLogicalId> <event.json | ->",
 		summary: "run a Lambda's real bootstrap on an event (sam local invoke without Docker)",
 		doc:     invokeDoc, flags: flagsOf(newInvokeFlags)},
+	{name: "cost", summary: "what one accepted event costs on AWS, in $ per million events (DynamoDB Local + moto)",
+		doc: costDoc, flags: flagsOf(newCostFlags)},
 	{name: "events", args: "[show <id>]", summary: "list stored events with each destination's state, or show one",
 		flags: flagsOf(newEventsFlags)},
 	{name: "replay", summary: "re-deliver the selected events (same webhook-id: receivers dedupe)",
 		flags: flagsOf(newReplayFlags)},
 	{name: "redrive", summary: "move dead-lettered messages back onto the queue",
 		flags: flagsOf(newRedriveFlags)},
+	{name: "nullserver", summary: "a null net/http webhook receiver, compare's yardstick",
+		doc: nullServerDoc, flags: flagsOf(newNullServerFlags), hidden: true},
 }
 
 func lookupCommand(name string) (command, bool) {
@@ -61,11 +68,15 @@ func lookupCommand(name string) (command, bool) {
 const flagPlacement = `Flags may come before or after the arguments; an argument that starts
 with "-" (other than "-" alone) goes after "--".`
 
-// writeUsage writes the top-level usage: every command with every flag it has.
+// writeUsage writes the top-level usage: every command with every flag it
+// has, but for the hidden ones.
 func writeUsage(w io.Writer) {
 	fmt.Fprintf(w, "hookline receives JourneyBee, Leadron and Tomba.io webhooks.\n\n")
 	fmt.Fprintf(w, "Usage: hookline <command> [flags] [arguments]\n\n")
 	for _, c := range commands {
+		if c.hidden {
+			continue
+		}
 		fmt.Fprintf(w, "  %s\n", wrap(append([]string{"hookline", c.name}, synopsis(c.flags(), c.args)...), 100, "      "))
 		fmt.Fprintf(w, "      %s\n", c.summary)
 	}

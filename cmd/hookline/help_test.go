@@ -25,9 +25,9 @@ func flagNames(fs *flag.FlagSet) []string {
 
 // `hookline <command> -h` (and --help, and `hookline help <command>`)
 // prints the command's usage with each of its flags to stdout and is not
-// an error, also after positional arguments.
+// an error, also after positional arguments; hidden commands too.
 func TestHelpForEveryCommand(t *testing.T) {
-	if len(commands) < 9 {
+	if len(commands) < 12 {
 		t.Fatalf("%d commands", len(commands))
 	}
 	for _, c := range commands {
@@ -59,20 +59,45 @@ func TestHelpForEveryCommand(t *testing.T) {
 	if err := invokeCmd(context.Background(), []string{"-h"}, &out); !errors.Is(err, flag.ErrHelp) || !strings.Contains(out.String(), "sam local invoke") {
 		t.Errorf("invokeCmd -h = %v\n%s", err, out.String())
 	}
+	out.Reset()
+	if err := nullServer(context.Background(), []string{"-h"}, &out); !errors.Is(err, flag.ErrHelp) ||
+		!strings.HasPrefix(out.String(), "usage: hookline nullserver [--addr ADDRESS]") {
+		t.Errorf("nullServer -h = %v\n%s", err, out.String())
+	}
+}
+
+// visibleCommands are the commands `hookline -h` lists.
+func visibleCommands() []command {
+	var out []command
+	for _, c := range commands {
+		if !c.hidden {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // The top-level usage lists every flag of every command's flag set, and no
-// flag a command lacks.
+// flag a command lacks; a hidden command is not in it at all.
 func TestTopLevelUsageListsEveryFlag(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if err := run(context.Background(), []string{"-h"}, &stdout, &stderr); err != nil || stderr.Len() != 0 {
 		t.Fatalf("hookline -h: %v %q", err, stderr.String())
 	}
 	usage := stdout.String()
+	visible := visibleCommands()
+	if c, ok := lookupCommand("nullserver"); !ok || !c.hidden {
+		t.Errorf("nullserver: %+v, want a hidden command", c)
+	}
+	for _, c := range commands {
+		if c.hidden && strings.Contains(usage, "hookline "+c.name) {
+			t.Errorf("hookline -h lists the hidden command %s:\n%s", c.name, usage)
+		}
+	}
 	// Each command's block starts with "  hookline <name>" and runs to the next.
 	blocks := regexp.MustCompile(`(?m)^  hookline ([a-z]+)`).FindAllStringSubmatchIndex(usage, -1)
-	if len(blocks) != len(commands) {
-		t.Fatalf("%d command blocks in the usage, want %d:\n%s", len(blocks), len(commands), usage)
+	if len(blocks) != len(visible) {
+		t.Fatalf("%d command blocks in the usage, want %d:\n%s", len(blocks), len(visible), usage)
 	}
 	flagRef := regexp.MustCompile(`\[--([a-z-]+)[ \]]`)
 	total := 0
@@ -83,8 +108,8 @@ func TestTopLevelUsageListsEveryFlag(t *testing.T) {
 		}
 		name := usage[b[2]:b[3]]
 		c, ok := lookupCommand(name)
-		if !ok || c.name != commands[i].name {
-			t.Fatalf("block %d is %q, want %q", i, name, commands[i].name)
+		if !ok || c.name != visible[i].name {
+			t.Fatalf("block %d is %q, want %q", i, name, visible[i].name)
 		}
 		var listed []string
 		for _, m := range flagRef.FindAllStringSubmatch(usage[b[0]:end], -1) {

@@ -164,7 +164,8 @@ func runInvocations(ctx context.Context, stdout io.Writer, fn lambdaemu.Function
 		fmt.Fprintf(stdout, "START RequestId: %s\n", res.RequestID)
 		logs.copyTo(stdout, false)
 		fmt.Fprintf(stdout, "END RequestId: %s\n", res.RequestID)
-		fmt.Fprintf(stdout, "REPORT RequestId: %s\tDuration: %s\tMemory Size: %d MB\n", res.RequestID, millis(res.Duration), fn.MemoryMB)
+		fmt.Fprintf(stdout, "REPORT RequestId: %s\tDuration: %s\tBilled Duration: %d ms\tMemory Size: %d MB\n",
+			res.RequestID, millis(res.Duration), res.BilledDuration().Milliseconds(), fn.MemoryMB)
 		if res.Error {
 			fmt.Fprintf(stdout, "ERROR %s\n", res.Payload)
 			failed = fmt.Errorf("invoke: %s returned an error", fn.Name)

@@ -104,6 +104,9 @@ func routeFunction(t testing.TB, tmpl *template.Template, prov string) string {
 	return ""
 }
 
+// reportLine is a REPORT line of hookline invoke: its duration and billed duration.
+var reportLine = regexp.MustCompile(`REPORT RequestId: \S+\tDuration: ([0-9.]+) ms\tBilled Duration: ([0-9]+) ms\tMemory Size: [0-9]+ MB`)
+
 // lambdaSecrets are the provider secrets the functions run with in these
 // tests: they refuse the public development secrets.
 var lambdaSecrets = samples.NewSecrets()
@@ -363,6 +366,18 @@ func TestInvokeSamples(t *testing.T) {
 			}
 			if !strings.Contains(res.out, "Init Duration: ") || strings.Count(res.out, "REPORT RequestId: ") != 2 {
 				t.Fatalf("%s: no durations reported:\n%s", file, res.out)
+			}
+			// Each REPORT line bills the duration rounded up to the next
+			// millisecond (the duration is printed to 0.01 ms).
+			for _, m := range reportLine.FindAllStringSubmatch(res.out, -1) {
+				d, _ := strconv.ParseFloat(m[1], 64)
+				billed, _ := strconv.Atoi(m[2])
+				if billed < 1 || float64(billed) < d-0.01 || float64(billed) > d+1.01 {
+					t.Errorf("%s: %q bills %d ms", file, m[0], billed)
+				}
+			}
+			if n := len(reportLine.FindAllString(res.out, -1)); n != 2 {
+				t.Fatalf("%s: %d REPORT lines with a billed duration:\n%s", file, n, res.out)
 			}
 			// The wide line of each delivery, in Lambda's format with its invocation's requestId.
 			var e events.APIGatewayV2HTTPRequest

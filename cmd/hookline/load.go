@@ -40,13 +40,25 @@ type loadResult struct {
 // fraction dup of them exact redeliveries of earlier ones (JourneyBee
 // re-signed with a fresh token, as JourneyBee would).
 func buildLoad(n int, dup float64, s samples.Secrets, seed uint64) ([]loadDelivery, int, error) {
+	return buildLoadFor(n, dup, s, seed, nil)
+}
+
+// buildLoadFor is buildLoad over the sample events of the given providers
+// only (all of them when providers is empty).
+func buildLoadFor(n int, dup float64, s samples.Secrets, seed uint64, providers []string) ([]loadDelivery, int, error) {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	type kind struct{ prov, event string }
 	var kinds []kind
 	for _, p := range wire.Providers {
+		if len(providers) > 0 && !slices.Contains(providers, p) {
+			continue
+		}
 		for _, e := range samples.Events(p) {
 			kinds = append(kinds, kind{p, e})
 		}
+	}
+	if len(kinds) == 0 {
+		return nil, 0, fmt.Errorf("load: no sample events for providers %q (have: %s)", providers, strings.Join(wire.Providers, ", "))
 	}
 	type uniq struct {
 		k    kind
@@ -191,9 +203,9 @@ func (r loadResult) table(w io.Writer, concurrency int) {
 }
 
 type loadFlags struct {
-	url, config    *string
-	n, concurrency *int
-	dup            *float64
+	url, config, providers *string
+	n, concurrency         *int
+	dup                    *float64
 }
 
 func newLoadFlags() (*flag.FlagSet, loadFlags) {
@@ -204,10 +216,12 @@ func newLoadFlags() (*flag.FlagSet, loadFlags) {
 		concurrency: fs.Int("concurrency", 50, "`requests` in flight"),
 		dup:         fs.Float64("dup", 0.2, "`fraction` of deliveries that are exact redeliveries"),
 		config:      fs.String("config", "", "config `file` with the secrets (default hookline.yaml if present, else the development config)"),
+		providers: fs.String("providers", "", "comma-separated `providers` whose sample events to send "+
+			"(default: every provider, the mixed load)"),
 	}
 }
 
-// load: hookline load [--url URL] [--n N] [--concurrency C] [--dup F]
+// load: hookline load [--url URL] [--n N] [--concurrency C] [--dup F] [--providers P,...]
 func load(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, f := newLoadFlags()
 	args, err := parseArgs(fs, args, stdout)
@@ -217,16 +231,27 @@ func load(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) > 0 {
 		return fmt.Errorf("load takes no arguments, got %q", args)
 	}
-	base, n, concurrency, dup, cfgFile := f.url, f.n, f.concurrency, f.dup, f.config
+	base, n, concurrency, dup, cfgFile, providers := f.url, f.n, f.concurrency, f.dup, f.config, f.providers
 	cfg, _, err := loadLocalConfig(ctx, *cfgFile)
 	if err != nil {
 		return err
 	}
-	ds, unique, err := buildLoad(*n, *dup, secretsOf(cfg), uint64(time.Now().UnixNano()))
+	ds, unique, err := buildLoadFor(*n, *dup, secretsOf(cfg), uint64(time.Now().UnixNano()), splitList(*providers))
 	if err != nil {
 		return err
 	}
 	r := runLoad(ctx, strings.TrimRight(*base, "/"), ds, unique, *concurrency)
 	r.table(stdout, *concurrency)
 	return r.ok()
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -1,8 +1,10 @@
 // Command hookline is the local side of hookline: one binary that serves the
 // webhook routes on an embedded SQLite store (serve), signs and posts sample
 // deliveries (send), writes the sample events in events/ (samples), runs the
-// Lambda functions without Docker (invoke) and operates on stored events
-// (events, replay, redrive). `hookline -h` lists every command and flag.
+// Lambda functions without Docker (invoke), meters what an event costs on
+// AWS (cost), compares builds under load (compare) and operates on stored
+// events (events, replay, redrive). `hookline -h` lists every command and
+// flag.
 package main
 
 import (
@@ -50,6 +52,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = standinsCmd(ctx, args[1:], stdout)
 	case "load":
 		err = load(ctx, args[1:], stdout)
+	case "cost":
+		err = costCmd(ctx, args[1:], stdout)
+	case "compare":
+		err = compareCmd(ctx, args[1:], stdout)
+	case "nullserver": // compare's yardstick; hidden from the usage
+		err = nullServer(ctx, args[1:], stdout)
 	case "samples":
 		err = samplesCmd(args[1:], stdout)
 	case "help", "-h", "-help", "--help":

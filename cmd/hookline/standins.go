@@ -66,25 +66,35 @@ destinations:
   - { name: log, type: log, events: ["*"] }
 `
 
-// localQueueURL is the stand-in queue's URL at moto's endpoint (moto finds
-// a queue by the account and name in the path, whatever the host).
-func localQueueURL(moto string) string {
-	return strings.TrimRight(moto, "/") + "/" + localAccount + "/" + localName
+// standInSet names one set of stand-ins in DynamoDB Local and moto: the
+// table and the queue name (its dead-letter queue name-dlq) and the SSM
+// parameter configParam holding config. localStandIns is what
+// events/env.local.json names; hookline cost makes its own.
+type standInSet struct {
+	name, configParam, config string
 }
 
-// localEnvVars is events/env.local.json for the given endpoints, in
-// `sam local invoke --env-vars` format: Parameters for every function, and
-// each ingest function's own development secret in its own section, as the
+var localStandIns = standInSet{name: localName, configParam: localConfigParam, config: localConfig}
+
+// queueURL is the set's queue URL at moto's endpoint (moto finds a queue by
+// the account and name in the path, whatever the host).
+func (s standInSet) queueURL(moto string) string {
+	return strings.TrimRight(moto, "/") + "/" + localAccount + "/" + s.name
+}
+
+// envVars is the set's environment for the given endpoints, in `sam local
+// invoke --env-vars` format: Parameters for every function, and each
+// ingest function's own development secret in its own section, as the
 // deployed template gives each function only its own secret. Every variable
 // is one the template declares (sam sets no other).
-func localEnvVars(ddb, moto string) map[string]map[string]string {
+func (s standInSet) envVars(ddb, moto string) map[string]map[string]string {
 	env := map[string]map[string]string{
 		"Parameters": {
 			"AWS_ENDPOINT_URL":          moto,
 			"AWS_ENDPOINT_URL_DYNAMODB": ddb,
-			"HOOKLINE_CONFIG":           "ssm:" + localConfigParam,
-			"HOOKLINE_TABLE":            localName,
-			"HOOKLINE_QUEUE_URL":        localQueueURL(moto),
+			"HOOKLINE_CONFIG":           "ssm:" + s.configParam,
+			"HOOKLINE_TABLE":            s.name,
+			"HOOKLINE_QUEUE_URL":        s.queueURL(moto),
 		},
 	}
 	secrets := map[string]string{
@@ -96,6 +106,14 @@ func localEnvVars(ddb, moto string) map[string]map[string]string {
 		env[ingestFunction[prov]] = map[string]string{"HOOKLINE_" + strings.ToUpper(prov) + "_SECRET": secrets[prov]}
 	}
 	return env
+}
+
+// localQueueURL is the local stand-in queue's URL at moto's endpoint.
+func localQueueURL(moto string) string { return localStandIns.queueURL(moto) }
+
+// localEnvVars is events/env.local.json for the given endpoints.
+func localEnvVars(ddb, moto string) map[string]map[string]string {
+	return localStandIns.envVars(ddb, moto)
 }
 
 // ingestFunction is each provider's function in template.yaml (a test
@@ -158,37 +176,48 @@ func standinsCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// setUpStandIns makes the table, queues and config parameter if needed and
-// stores every sample event under its stable id. It returns how many
-// samples it stored (or found already stored).
+// setUpStandIns makes the local stand-ins if needed and stores every
+// sample event under its stable id. It returns how many samples it stored
+// (or found already stored).
 func setUpStandIns(ctx context.Context, ddb, moto string) (int, error) {
+	db, q, err := makeStandIns(ctx, ddb, moto, localStandIns)
+	if err != nil {
+		return 0, err
+	}
+	return seedSamples(ctx, dynamo.New(db, localName), sqs.New(q, localQueueURL(moto)))
+}
+
+// makeStandIns makes, if needed, the set's table in DynamoDB Local at ddb,
+// its queue with its dead-letter queue in moto at moto, and puts its config
+// into its SSM parameter there. It returns the clients it used.
+func makeStandIns(ctx context.Context, ddb, moto string, s standInSet) (*dynamodb.Client, *awssqs.Client, error) {
 	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
 	db := dynamodb.New(dynamodb.Options{Region: localRegion, BaseEndpoint: &ddb, Credentials: creds,
 		DisableValidateResponseChecksum: true}) // DynamoDB Local's errors carry no checksum
-	if err := dynamo.CreateTable(ctx, db, localName); err != nil {
-		return 0, fmt.Errorf("standins: table %s at %s: %w", localName, ddb, err)
+	if err := dynamo.CreateTable(ctx, db, s.name); err != nil {
+		return nil, nil, fmt.Errorf("standins: table %s at %s: %w", s.name, ddb, err)
 	}
 	q := awssqs.New(awssqs.Options{Region: localRegion, BaseEndpoint: &moto, Credentials: creds})
-	dlq, err := q.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String(localName + "-dlq")})
+	dlq, err := q.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String(s.name + "-dlq")})
 	if err != nil {
-		return 0, fmt.Errorf("standins: queue %s-dlq at %s: %w", localName, moto, err)
+		return nil, nil, fmt.Errorf("standins: queue %s-dlq at %s: %w", s.name, moto, err)
 	}
 	attrs, err := q.GetQueueAttributes(ctx, &awssqs.GetQueueAttributesInput{QueueUrl: dlq.QueueUrl,
 		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
 	if err != nil {
-		return 0, fmt.Errorf("standins: queue %s-dlq: %w", localName, err)
+		return nil, nil, fmt.Errorf("standins: queue %s-dlq: %w", s.name, err)
 	}
 	redrive, _ := json.Marshal(map[string]string{"deadLetterTargetArn": attrs.Attributes["QueueArn"], "maxReceiveCount": "30"})
-	if _, err := q.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String(localName),
+	if _, err := q.CreateQueue(ctx, &awssqs.CreateQueueInput{QueueName: aws.String(s.name),
 		Attributes: map[string]string{"RedrivePolicy": string(redrive)}}); err != nil {
-		return 0, fmt.Errorf("standins: queue %s: %w", localName, err)
+		return nil, nil, fmt.Errorf("standins: queue %s: %w", s.name, err)
 	}
 	params := ssm.New(ssm.Options{Region: localRegion, BaseEndpoint: &moto, Credentials: creds})
-	if _, err := params.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(localConfigParam),
-		Value: aws.String(localConfig), Type: ssmtypes.ParameterTypeString, Overwrite: aws.Bool(true)}); err != nil {
-		return 0, fmt.Errorf("standins: parameter %s: %w", localConfigParam, err)
+	if _, err := params.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(s.configParam),
+		Value: aws.String(s.config), Type: ssmtypes.ParameterTypeString, Overwrite: aws.Bool(true)}); err != nil {
+		return nil, nil, fmt.Errorf("standins: parameter %s: %w", s.configParam, err)
 	}
-	return seedSamples(ctx, dynamo.New(db, localName), sqs.New(q, localQueueURL(moto)))
+	return db, q, nil
 }
 
 // fixedID is an ingest store that stores a new event under a chosen id.
@@ -430,11 +459,19 @@ func localSamples() (map[string][]byte, error) {
 // function id: events/env.local.json's variables for it with the endpoints
 // given, plus what sam itself would pass (credentials and region).
 func localFunctionEnv(id, ddb, moto string) map[string]string {
+	return localStandIns.functionEnv(id, ddb, moto)
+}
+
+// functionEnv is the set's variables for function id with the endpoints
+// given, plus what sam itself would pass (credentials and region). With
+// every endpoint on a loopback address, the functions accept the
+// development secrets it gives them (awsenv).
+func (s standInSet) functionEnv(id, ddb, moto string) map[string]string {
 	env := map[string]string{
 		"AWS_REGION": localRegion, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "",
 		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull, "AWS_PROFILE": "",
 	}
-	file := localEnvVars(ddb, moto)
+	file := s.envVars(ddb, moto)
 	for _, section := range []string{"Parameters", id} {
 		for k, v := range file[section] {
 			env[k] = v

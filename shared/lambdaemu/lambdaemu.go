@@ -69,6 +69,12 @@ type Result struct {
 	Duration  time.Duration // from handing the event over to the function's answer
 }
 
+// BilledDuration is the duration Lambda bills for the invocation: Duration
+// rounded up to the next millisecond (at least 1 ms).
+func (r Result) BilledDuration() time.Duration {
+	return max(time.Millisecond, (r.Duration + time.Millisecond - 1).Truncate(time.Millisecond))
+}
+
 // Runtime is one started function process and its Runtime API.
 type Runtime struct {
 	fn       Function
@@ -217,15 +223,16 @@ func (r *Runtime) Close() (peakRSS int64, err error) {
 	select {
 	case <-r.exited:
 	default:
-		peakRSS = vmHWM(r.cmd.Process.Pid)
+		peakRSS = PeakRSS(r.cmd.Process.Pid)
 		_ = r.cmd.Process.Kill()
 	}
 	<-r.exited
 	return peakRSS, r.srv.Close()
 }
 
-// vmHWM reads a process's peak resident set size from /proc.
-func vmHWM(pid int) int64 {
+// PeakRSS reads a running process's peak resident set size in bytes from
+// /proc/<pid>/status (VmHWM); 0 where there is none.
+func PeakRSS(pid int) int64 {
 	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0
