@@ -78,11 +78,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// The handlers store a new event as queued and enqueue it in one commit.
+	defer q.Close()
+	// The handlers store a new event as queued and enqueue it in one commit;
+	// an event no destination takes is stored delivered, with no message.
 	ls, err := local.New(st, q)
 	if err != nil {
 		return err
 	}
+	ls.Routed = routedBy(cfg)
 
 	mux := http.NewServeMux()
 	for _, name := range cfg.Providers() {
@@ -163,6 +166,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// routedBy says whether any destination of cfg takes events of a type: the
+// processor's routing (deliver.Processor matches each destination's globs
+// against the event's canonical type), done at ingest.
+func routedBy(cfg *config.Config) func(eventType string) bool {
+	dests := cfg.Destinations
+	return func(eventType string) bool {
+		for i := range dests {
+			if dests[i].Matches(eventType) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // devConfigHowTo is how serve's refusal to use the development secrets on

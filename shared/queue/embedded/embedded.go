@@ -39,6 +39,10 @@
 // Any *sql.DB works, including the store's single-connection write pool: the
 // queue never holds one connection while it waits for another.
 //
+// Statements: every statement of the write path is prepared once, by New
+// (Receive's per batch size, on first use: see receiveFor); Close releases
+// them.
+//
 // Every failure of the database itself wraps queue.ErrUnavailable.
 package embedded
 
@@ -89,6 +93,12 @@ type Queue struct {
 	maxReceives int
 	now         func() time.Time
 	writer      func(ctx context.Context, fn func(tx *sql.Tx) error) error // nil: own transactions on db
+
+	// The statements, prepared once on db (SQLite parses each only once;
+	// in a transaction they are bound to it with Tx.Stmt).
+	insert, del, hide *sql.Stmt
+	smu               sync.Mutex
+	receives          map[int]receiveStmts // by limit: Receive's statements
 
 	mu      sync.Mutex
 	changed chan struct{} // closed (and replaced) when messages may have become visible
@@ -141,7 +151,76 @@ func New(db *sql.DB, opts ...Option) (*Queue, error) {
 	if _, err := db.Exec(schema); err != nil {
 		return nil, unavailable("create schema", err)
 	}
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&q.insert, insertSQL}, {&q.del, deleteSQL}, {&q.hide, hideSQL},
+	} {
+		st, err := db.Prepare(p.sql)
+		if err != nil {
+			q.Close()
+			return nil, unavailable("prepare", err)
+		}
+		*p.dst = st
+	}
 	return q, nil
+}
+
+// Close releases the queue's prepared statements. The database stays open
+// (it is the caller's); a Queue is not used after Close.
+func (q *Queue) Close() error {
+	var errs []error
+	stmts := []*sql.Stmt{q.insert, q.del, q.hide}
+	q.smu.Lock()
+	for _, r := range q.receives {
+		stmts = append(stmts, r.deadLetter, r.claim)
+	}
+	q.receives = nil
+	q.smu.Unlock()
+	for _, st := range stmts {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// receiveStmts are Receive's statements for one limit.
+type receiveStmts struct{ deadLetter, claim *sql.Stmt }
+
+// maxStmtLimit bounds the limits whose statements are kept prepared.
+const maxStmtLimit = 64
+
+// receiveFor returns Receive's statements for the limit n, prepared once per
+// limit. The limit is a literal in their text, not a parameter: SQLite
+// plans a LIMIT with the value bound to it, so rebinding the parameter would
+// make it parse and plan the statement again on every Receive. Beyond
+// maxStmtLimit it returns nothing: the caller runs the text.
+func (q *Queue) receiveFor(n int) (receiveStmts, error) {
+	if n > maxStmtLimit {
+		return receiveStmts{}, nil
+	}
+	q.smu.Lock()
+	defer q.smu.Unlock()
+	if r, ok := q.receives[n]; ok {
+		return r, nil
+	}
+	d, err := q.db.Prepare(fmt.Sprintf(deadLetterSQL, n))
+	if err != nil {
+		return receiveStmts{}, unavailable("receive: prepare", err)
+	}
+	c, err := q.db.Prepare(fmt.Sprintf(claimSQL, n))
+	if err != nil {
+		d.Close()
+		return receiveStmts{}, unavailable("receive: prepare", err)
+	}
+	if q.receives == nil {
+		q.receives = make(map[int]receiveStmts)
+	}
+	r := receiveStmts{deadLetter: d, claim: c}
+	q.receives[n] = r
+	return r, nil
 }
 
 // MaxReceives reports how many receives a message gets before the next one
@@ -172,7 +251,7 @@ func (q *Queue) EnqueueTx(tx *sql.Tx, eventID, eventType string) error {
 		return errors.New("embedded queue: enqueue: empty event id")
 	}
 	now := q.now().UnixMilli()
-	if _, err := tx.Exec(insertSQL, eventID, eventType, now, now); err != nil {
+	if _, err := tx.Stmt(q.insert).Exec(eventID, eventType, now, now); err != nil {
 		return unavailable("enqueue", err)
 	}
 	return nil
@@ -187,6 +266,22 @@ const (
 	insertSQL = `INSERT INTO queue_messages (event_id, event_type, visible_at, enqueued_at) VALUES (?, ?, ?, ?)`
 	deleteSQL = `DELETE FROM queue_messages WHERE id = ? AND lease = ? AND dead = 0`
 	hideSQL   = `UPDATE queue_messages SET visible_at = ? WHERE id = ? AND lease = ? AND dead = 0`
+	// Receive's claim: exhausted messages at the head of the queue go to
+	// the dead-letter state, then up to %d (the limit, see receiveFor)
+	// visible ones are claimed.
+	deadLetterSQL = `
+		UPDATE queue_messages SET dead = 1, dead_at = ?1, lease = ''
+		WHERE id IN (SELECT id FROM queue_messages
+		             WHERE dead = 0 AND visible_at <= ?1
+		             ORDER BY visible_at, id LIMIT %d)
+		  AND receive_count >= ?2`
+	claimSQL = `
+		UPDATE queue_messages
+		SET receive_count = receive_count + 1, visible_at = ?1 + ?2, lease = ?3
+		WHERE id IN (SELECT id FROM queue_messages
+		             WHERE dead = 0 AND visible_at <= ?1 AND receive_count < ?4
+		             ORDER BY visible_at, id LIMIT %d)
+		RETURNING id, event_id, event_type, receive_count`
 )
 
 type opKind int
@@ -277,10 +372,13 @@ func (q *Queue) flush(ctx context.Context) {
 	q.bmu.Unlock()
 }
 
-// execer is a *sql.DB or a *sql.Tx.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
+// execer runs one of the queue's prepared statements: as it is (on the
+// database, autocommit) or bound to a transaction.
+type execer func(*sql.Stmt) *sql.Stmt
+
+func onDB(st *sql.Stmt) *sql.Stmt { return st }
+
+func inTx(tx *sql.Tx) execer { return func(st *sql.Stmt) *sql.Stmt { return tx.Stmt(st) } }
 
 // apply writes the batch, in one transaction unless it is a single write
 // (one autocommit statement), and returns each write's result, and whether
@@ -296,7 +394,7 @@ func (q *Queue) apply(ctx context.Context, batch []*op) (errs []error, wake bool
 	if q.writer != nil {
 		err := q.writer(ctx, func(tx *sql.Tx) error {
 			var err error
-			errs, wake, err = q.applyOps(ctx, tx, batch)
+			errs, wake, err = q.applyOps(ctx, inTx(tx), batch)
 			return err
 		})
 		if err != nil {
@@ -304,7 +402,7 @@ func (q *Queue) apply(ctx context.Context, batch []*op) (errs []error, wake bool
 		}
 		return errs, wake
 	}
-	var ex execer = q.db
+	var ex execer = onDB
 	var tx *sql.Tx
 	if len(batch) > 1 {
 		var err error
@@ -312,7 +410,7 @@ func (q *Queue) apply(ctx context.Context, batch []*op) (errs []error, wake bool
 			return fail(unavailable("group commit", err))
 		}
 		defer tx.Rollback() // a no-op after Commit
-		ex = tx
+		ex = inTx(tx)
 	}
 	errs, wake, err := q.applyOps(ctx, ex, batch)
 	if err != nil {
@@ -345,11 +443,11 @@ func (q *Queue) applyOps(ctx context.Context, ex execer, batch []*op) (errs []er
 		var err error
 		switch o.kind {
 		case opEnqueue:
-			_, err = ex.ExecContext(ctx, insertSQL, o.eventID, o.eventType, now, now)
+			_, err = ex(q.insert).ExecContext(ctx, o.eventID, o.eventType, now, now)
 		case opDelete:
-			res, err = ex.ExecContext(ctx, deleteSQL, o.id, o.lease)
+			res, err = ex(q.del).ExecContext(ctx, o.id, o.lease)
 		case opChangeVisibility:
-			res, err = ex.ExecContext(ctx, hideSQL, o.visibleAt, o.id, o.lease)
+			res, err = ex(q.hide).ExecContext(ctx, o.visibleAt, o.id, o.lease)
 		}
 		if err != nil {
 			return nil, false, unavailable(opNames[o.kind], err)
@@ -386,11 +484,17 @@ func (q *Queue) Receive(ctx context.Context, maxMsgs int, visibility time.Durati
 		return nil, err
 	}
 	now := q.now().UnixMilli()
+	// Prepared before the claim: with WithWriter, the claim runs on the
+	// writer's one connection, which Prepare would wait for.
+	stmts, err := q.receiveFor(maxMsgs)
+	if err != nil {
+		return nil, err
+	}
 
 	var got []claimed
 	claim := func(tx *sql.Tx) error {
 		var err error
-		got, err = q.claim(ctx, tx, now, maxMsgs, visibility, lease)
+		got, err = q.claim(ctx, tx, stmts, now, maxMsgs, visibility, lease)
 		return err
 	}
 	if q.writer != nil {
@@ -426,27 +530,26 @@ type claimed struct {
 
 // claim is Receive's work in tx: dead-letter the exhausted messages at the
 // head of the queue, then claim up to maxMsgs visible ones under lease.
-func (q *Queue) claim(ctx context.Context, tx *sql.Tx, now int64, maxMsgs int, visibility time.Duration, lease string) ([]claimed, error) {
+func (q *Queue) claim(ctx context.Context, tx *sql.Tx, stmts receiveStmts, now int64, maxMsgs int, visibility time.Duration, lease string) ([]claimed, error) {
+	deadLetter := func(args ...any) (sql.Result, error) {
+		if stmts.deadLetter == nil {
+			return tx.ExecContext(ctx, fmt.Sprintf(deadLetterSQL, maxMsgs), args...)
+		}
+		return tx.Stmt(stmts.deadLetter).ExecContext(ctx, args...)
+	}
+	claim := func(args ...any) (*sql.Rows, error) {
+		if stmts.claim == nil {
+			return tx.QueryContext(ctx, fmt.Sprintf(claimSQL, maxMsgs), args...)
+		}
+		return tx.Stmt(stmts.claim).QueryContext(ctx, args...)
+	}
 	// The first statement writes, so the transaction takes the write lock
 	// (honouring busy_timeout) before it reads anything: no stale snapshot.
 	// Exhausted messages at the head of the queue go to the dead-letter state.
-	if _, err := tx.ExecContext(ctx, `
-		UPDATE queue_messages SET dead = 1, dead_at = ?1, lease = ''
-		WHERE id IN (SELECT id FROM queue_messages
-		             WHERE dead = 0 AND visible_at <= ?1
-		             ORDER BY visible_at, id LIMIT ?2)
-		  AND receive_count >= ?3`,
-		now, maxMsgs, q.maxReceives); err != nil {
+	if _, err := deadLetter(now, q.maxReceives); err != nil {
 		return nil, unavailable("receive: dead-letter", err)
 	}
-	rows, err := tx.QueryContext(ctx, `
-		UPDATE queue_messages
-		SET receive_count = receive_count + 1, visible_at = ?1 + ?2, lease = ?3
-		WHERE id IN (SELECT id FROM queue_messages
-		             WHERE dead = 0 AND visible_at <= ?1 AND receive_count < ?4
-		             ORDER BY visible_at, id LIMIT ?5)
-		RETURNING id, event_id, event_type, receive_count`,
-		now, ceilMillis(visibility), lease, q.maxReceives, maxMsgs)
+	rows, err := claim(now, ceilMillis(visibility), lease, q.maxReceives)
 	if err != nil {
 		return nil, unavailable("receive: claim", err)
 	}

@@ -22,6 +22,11 @@ import (
 type Store struct {
 	*sqlite.Store
 	Queue *embedded.Queue
+	// Routed, if set, says whether any destination takes events of a type.
+	// A new event that none takes is stored as delivered (the status the
+	// processor would give it: every matching destination, none, succeeded)
+	// and not enqueued: it costs no receive, no save and no delete.
+	Routed func(eventType string) bool
 }
 
 // New combines st and q, which must share st's database (embedded.New(st.DB())).
@@ -38,7 +43,13 @@ func New(st *sqlite.Store, q *embedded.Queue) (*Store, error) {
 // and status, as Put does, and enqueues nothing (ingest enqueues a duplicate
 // still in status received itself). Receivers waiting on the queue are woken
 // after the commit.
+//
+// With Routed set and false for the event's type, it stores the event as
+// delivered instead, and enqueues nothing.
 func (s *Store) PutQueued(ctx context.Context, ev store.Event, keyExpiresAt time.Time) (store.PutResult, error) {
+	if s.Routed != nil && !s.Routed(ev.Type) {
+		return s.Store.PutStatus(ctx, ev, keyExpiresAt, store.StatusDelivered)
+	}
 	res, err := s.Store.PutWith(ctx, ev, keyExpiresAt, store.StatusQueued, func(tx *sql.Tx, r store.PutResult) error {
 		return s.Queue.EnqueueTx(tx, r.ID, ev.Type)
 	})

@@ -104,3 +104,30 @@ func TestNewRefusesNil(t *testing.T) {
 
 // The ingest handlers take the atomic path with this store.
 var _ ingest.QueuingStore = (*local.Store)(nil)
+
+// An event that no destination takes is stored delivered and not enqueued:
+// the processor would have nothing to do but mark it delivered.
+func TestPutQueuedUnrouted(t *testing.T) {
+	ls, q := open(t)
+	ls.Routed = func(eventType string) bool { return eventType != "leadron.lead.created" }
+	ctx := t.Context()
+	at := time.Now().UTC()
+	ev := storetest.NewEvent("leadron", "evt_unrouted", at)
+	if ev.Type != "leadron.lead.created" {
+		t.Fatalf("sample type %q", ev.Type)
+	}
+	res, err := ls.PutQueued(ctx, ev, at.Add(time.Hour))
+	if err != nil || res != (store.PutResult{ID: ev.ID, Status: store.StatusDelivered}) {
+		t.Fatalf("PutQueued = %+v, %v; want new, delivered", res, err)
+	}
+	if got, err := ls.Get(ctx, ev.ID); err != nil || got.Status != store.StatusDelivered || len(got.Deliveries) != 0 {
+		t.Errorf("Get = %+v, %v; want delivered, no deliveries", got, err)
+	}
+	dup := storetest.NewEvent("leadron", "evt_unrouted", at)
+	if res, err := ls.PutQueued(ctx, dup, at.Add(time.Hour)); err != nil || res != (store.PutResult{Duplicate: true, ID: ev.ID, Status: store.StatusDelivered}) {
+		t.Errorf("duplicate = %+v, %v", res, err)
+	}
+	if visible, inFlight, dead, err := q.Stats(ctx); err != nil || visible+inFlight+dead != 0 {
+		t.Errorf("queue holds %d/%d/%d, %v; want nothing", visible, inFlight, dead, err)
+	}
+}

@@ -48,6 +48,31 @@
 //	    size changes). Deleted with its event (cascade).
 //
 // Migrations are numbered by PRAGMA user_version and applied by Open.
+//
+// # Checkpoints
+//
+// The writer connection runs with wal_autocheckpoint=0: SQLite's automatic
+// checkpoint would otherwise run inside the COMMIT that crosses 1000 WAL
+// pages, on the writer goroutine, with every caller of that group (and every
+// write queued behind it) waiting for it. Instead:
+//
+//   - a checkpointer goroutine on its own connection runs a PASSIVE
+//     checkpoint after commits, at most every checkpointEvery (100 ms): it
+//     copies the WAL's committed pages into the database file beside the
+//     writer, without taking a lock the writer or a reader waits for. When
+//     it caught up with the whole WAL (the writer paused), the writer's next
+//     transaction starts the WAL over from its beginning;
+//   - under sustained load the writer commits again before a PASSIVE
+//     checkpoint catches up, so the WAL would only grow. When a PASSIVE
+//     checkpoint finds restartFrames pages or more (64 MiB of 4 KiB pages),
+//     the writer goroutine runs a RESTART checkpoint between two groups: it
+//     copies the little PASSIVE had not, and the next transaction starts the
+//     WAL over; journal_size_limit trims the file. So the WAL stays near
+//     restartFrames pages whatever the load, and the commit path pays for a
+//     checkpoint only once per restartFrames pages, and only for its tail.
+//
+// Durability does not change: a commit is durable once its WAL frames are
+// fsynced (synchronous=FULL), checkpointed or not; recovery replays the WAL.
 package sqlite
 
 import (
@@ -71,10 +96,14 @@ import (
 type Store struct {
 	w *sql.DB // one connection: every write, serialized by the writer goroutine
 	r *sql.DB // read-only connections for Get and the lists
+	c *sql.DB // one connection: the checkpointer's
 
 	exists, claim, dupOf, insert, insertBody, transition, saveDeliveries *sql.Stmt // on w
 	credOf, credClaim                                                    *sql.Stmt // on w
+	savepoint, release, rollbackTo                                       *sql.Stmt // on w
 	get, byStatus, byProvider                                            *sql.Stmt // on r
+
+	ckpt *checkpointer // WAL checkpoints, off the writer's commit path
 
 	writes chan *write
 	mu     sync.RWMutex // guards closed against sends on writes
@@ -152,14 +181,15 @@ const eventColumns = `e.id, e.provider, e.type, e.idempotency_key, e.entity_id, 
 // The statements. claimSQL claims the key (?1, ?2) for the event ?3 unless
 // an event ?3 exists already; ?5 is the new event's receive time: an existing
 // claim is taken over only if it expired before it. No row back: the key is
-// claimed (dupOfSQL names by whom) or the id is taken.
+// claimed (dupOfSQL names by whom) or the id is taken. One row changed: the
+// key is ?3's. (No RETURNING: SQLite would buffer its row in an ephemeral
+// table, and database/sql would watch the Rows with a goroutine, per event.)
 const (
 	claimSQL = `INSERT INTO idempotency_keys (provider, idem_key, event_id, expires_at)
 		SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = ?3)
 		ON CONFLICT (provider, idem_key) DO UPDATE
 			SET event_id = excluded.event_id, expires_at = excluded.expires_at
-			WHERE idempotency_keys.expires_at < ?5
-		RETURNING event_id`
+			WHERE idempotency_keys.expires_at < ?5`
 	dupOfSQL = `SELECT k.event_id, e.status FROM idempotency_keys k
 		LEFT JOIN events e ON e.id = k.event_id
 		WHERE k.provider = ?1 AND k.idem_key = ?2`
@@ -211,6 +241,9 @@ func dsn(path string, readOnly bool) (string, error) {
 		q.Set("_journal_mode", "WAL")
 		// Checkpoints leave the WAL file at most this big.
 		q.Add("_pragma", "journal_size_limit(67108864)")
+		// No checkpoint inside a COMMIT: the checkpointer runs them on its
+		// own connection (see Checkpoints).
+		q.Add("_pragma", "wal_autocheckpoint(0)")
 		// Take the write lock at BEGIN: a transaction never has to upgrade.
 		q.Set("_txlock", "immediate")
 		// Savepoint sub-journals and statement journals in memory: they only
@@ -259,6 +292,13 @@ func Open(path string) (*Store, error) {
 	s.r.SetMaxOpenConns(4)
 	s.r.SetMaxIdleConns(4)
 	s.r.SetConnMaxIdleTime(0)
+	if s.c, err = sql.Open("sqlite", wdsn); err != nil {
+		return nil, unavailable("open", err)
+	}
+	s.c.SetMaxOpenConns(1)
+	s.c.SetMaxIdleConns(1)
+	s.c.SetConnMaxLifetime(0)
+	s.c.SetConnMaxIdleTime(0)
 
 	for _, p := range []struct {
 		db  *sql.DB
@@ -274,6 +314,9 @@ func Open(path string) (*Store, error) {
 		{s.w, &s.saveDeliveries, saveDeliveriesSQL},
 		{s.w, &s.credOf, credOfSQL},
 		{s.w, &s.credClaim, credClaimSQL},
+		{s.w, &s.savepoint, `SAVEPOINT w`},
+		{s.w, &s.release, `RELEASE w`},
+		{s.w, &s.rollbackTo, `ROLLBACK TO w`},
 		{s.r, &s.get, getSQL},
 		{s.r, &s.byStatus, byStatusSQL},
 		{s.r, &s.byProvider, byProviderSQL},
@@ -283,6 +326,7 @@ func Open(path string) (*Store, error) {
 		}
 	}
 	ok = true
+	s.ckpt = newCheckpointer(s.c)
 	go s.writer()
 	return s, nil
 }
@@ -400,6 +444,7 @@ func (s *Store) writer() {
 			}
 		}
 		s.commit(group)
+		s.ckpt.restartIfLarge(s.w)
 	}
 }
 
@@ -431,7 +476,7 @@ func (s *Store) commit(group []*write) {
 		}
 		savepoint := !w.own && !alone
 		if savepoint {
-			if _, err := tx.Exec(`SAVEPOINT w`); err != nil {
+			if _, err := tx.stmt(s.savepoint).Exec(); err != nil {
 				_ = tx.Rollback()
 				answer(unavailable("savepoint", err))
 				return
@@ -440,7 +485,7 @@ func (s *Store) commit(group []*write) {
 		err := w.fn(tx)
 		switch {
 		case err == nil && savepoint:
-			if _, err := tx.Exec(`RELEASE w`); err != nil {
+			if _, err := tx.stmt(s.release).Exec(); err != nil {
 				_ = tx.Rollback()
 				answer(unavailable("release", err))
 				return
@@ -456,7 +501,7 @@ func (s *Store) commit(group []*write) {
 			// If the error rolled the whole transaction back (SQLite does so
 			// on some I/O errors), ROLLBACK TO fails: then nothing of the
 			// group may commit.
-			if rerr := rollbackTo(tx); rerr != nil {
+			if rerr := s.rollbackToSavepoint(tx); rerr != nil {
 				_ = tx.Rollback()
 				answer(unavailable("rollback", rerr))
 				return
@@ -486,14 +531,15 @@ func (s *Store) commit(group []*write) {
 		answer(unavailable("commit", err))
 		return
 	}
+	s.ckpt.committed()
 	answer(nil)
 }
 
-func rollbackTo(tx *groupTx) error {
-	if _, err := tx.Exec(`ROLLBACK TO w`); err != nil {
+func (s *Store) rollbackToSavepoint(tx *groupTx) error {
+	if _, err := tx.stmt(s.rollbackTo).Exec(); err != nil {
 		return err
 	}
-	_, err := tx.Exec(`RELEASE w`)
+	_, err := tx.stmt(s.release).Exec()
 	return err
 }
 
@@ -509,18 +555,19 @@ func (s *Store) Close() error {
 	close(s.writes)
 	s.mu.Unlock()
 	<-s.done
+	s.ckpt.close()
 	return s.closeDBs()
 }
 
 func (s *Store) closeDBs() error {
 	var errs []error
 	for _, st := range []*sql.Stmt{s.exists, s.claim, s.dupOf, s.insert, s.insertBody, s.transition, s.saveDeliveries,
-		s.credOf, s.credClaim, s.get, s.byStatus, s.byProvider} {
+		s.credOf, s.credClaim, s.savepoint, s.release, s.rollbackTo, s.get, s.byStatus, s.byProvider} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
 	}
-	for _, db := range []*sql.DB{s.r, s.w} {
+	for _, db := range []*sql.DB{s.c, s.r, s.w} {
 		if db != nil {
 			errs = append(errs, db.Close())
 		}
@@ -532,6 +579,15 @@ func (s *Store) closeDBs() error {
 // store). It returns once the event is durable.
 func (s *Store) Put(ctx context.Context, ev store.Event, keyExpiresAt time.Time) (store.PutResult, error) {
 	return s.put(ctx, ev, keyExpiresAt, store.StatusReceived, nil)
+}
+
+// PutStatus is Put that stores a new event with status st (Put's is
+// store.StatusReceived): one write, as Put's.
+func (s *Store) PutStatus(ctx context.Context, ev store.Event, keyExpiresAt time.Time, st store.Status) (store.PutResult, error) {
+	if !st.Valid() {
+		return store.PutResult{}, fmt.Errorf("%w: status %q", store.ErrInvalid, st)
+	}
+	return s.put(ctx, ev, keyExpiresAt, st, nil)
 }
 
 // PutWith is Put that stores a new event with status st (Put's is
@@ -596,9 +652,16 @@ func (s *Store) put(ctx context.Context, ev store.Event, keyExpiresAt time.Time,
 		}
 		// The claim refuses an existing id before writing anything: this
 		// write has no savepoint to roll back to.
-		var id string
-		err := tx.stmt(s.claim).QueryRow(ev.Provider, ev.IdempotencyKey, ev.ID, keyExp, received).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
+		r, err := tx.stmt(s.claim).Exec(ev.Provider, ev.IdempotencyKey, ev.ID, keyExp, received)
+		if err != nil {
+			return unavailable("put", err)
+		}
+		n, err := r.RowsAffected()
+		if err != nil {
+			return unavailable("put", err)
+		}
+		if n == 0 {
+			var id string
 			var exists bool
 			if err := tx.stmt(s.exists).QueryRow(ev.ID).Scan(&exists); err != nil {
 				return unavailable("put", err)
@@ -613,9 +676,6 @@ func (s *Store) put(ctx context.Context, ev store.Event, keyExpiresAt time.Time,
 			}
 			res = store.PutResult{Duplicate: true, ID: id, Status: store.Status(status.String)}
 			return nil
-		}
-		if err != nil {
-			return unavailable("put", err)
 		}
 		if _, err := tx.stmt(s.insert).Exec(ev.ID, ev.Provider, ev.Type, ev.IdempotencyKey, ev.EntityID, ev.Tenant,
 			string(st), received, nanos(ev.OccurredAt), nanos(ev.UpdatedAt), nanos(ev.ExpiresAt)); err != nil {

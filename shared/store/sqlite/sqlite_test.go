@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -743,4 +744,89 @@ func scratch(t *testing.T, s *Store) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestCheckpointsOffCommitPath: the writer connection never checkpoints
+// (wal_autocheckpoint=0); the checkpointer does, after commits.
+func TestCheckpointsOffCommitPath(t *testing.T) {
+	s := newStore(t)
+	var auto int
+	if err := s.w.QueryRow(`PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != 0 {
+		t.Fatalf("writer's wal_autocheckpoint = %d, %v; want 0", auto, err)
+	}
+	at := time.Now().UTC()
+	for i := range 20 {
+		if _, err := s.Put(t.Context(), storetest.NewEvent("leadron", fmt.Sprintf("evt_ckpt_%d", i), at), at.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.ckpt.passive.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no checkpoint within 10 s of the writes")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestWALBoundedUnderSustainedLoad writes without pause (many writers, big
+// bodies, readers alongside) far more than restartFrames pages: the WAL
+// file must stay bounded, because PASSIVE checkpoints never catch up with a
+// writer that never pauses and the checkpointer then restarts the WAL.
+func TestWALBoundedUnderSustainedLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sustained load")
+	}
+	every, frames := checkpointEvery, restartFrames
+	checkpointEvery, restartFrames = 5*time.Millisecond, 256 // 1 MiB
+	t.Cleanup(func() { checkpointEvery, restartFrames = every, frames })
+
+	path := filepath.Join(t.TempDir(), "wal.db")
+	s := open(t, path)
+	ctx := t.Context()
+	at := time.Now().UTC()
+	body := []byte(`{"pad":"` + strings.Repeat("x", 8000) + `"}`)
+	const writers, each = 16, 150 // 2,400 events of 8 KB: about 20 MiB of pages
+	var maxWAL atomic.Int64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > maxWAL.Load() {
+				maxWAL.Store(fi.Size())
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				ev := storetest.NewEvent("leadron", fmt.Sprintf("evt_wal_%d_%d", w, i), at)
+				ev.Raw = body
+				if _, err := s.Put(ctx, ev, at.Add(time.Hour)); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := s.Get(ctx, ev.ID); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	<-sampled
+	const bound = 16 << 20
+	t.Logf("largest WAL %.1f MiB; %d passive, %d restart checkpoints; largest WAL a checkpoint saw %d pages",
+		float64(maxWAL.Load())/(1<<20), s.ckpt.passive.Load(), s.ckpt.restart.Load(), s.ckpt.maxFrames.Load())
+	if maxWAL.Load() > bound {
+		t.Errorf("WAL grew to %d bytes under sustained writes, want at most %d", maxWAL.Load(), bound)
+	}
 }
