@@ -112,7 +112,7 @@ func incompressibleLeadron(t *testing.T, n int) []byte {
 // part items), not answered 500 on every retry.
 func TestMaxBodyIncompressibleOnDynamoDB(t *testing.T) {
 	table, queueURL := awsStandIns(t)
-	withConfig(t, table, queueURL, config.DevelopmentYAML) // on the stand-ins: the development secrets are accepted
+	lambdaEnv(t, table, queueURL)
 	ctx := context.Background()
 	h, err := awsenv.IngestHandler(ctx, "leadron")
 	if err != nil {
@@ -171,7 +171,7 @@ func TestMaxBodyOverDynamoDBLimitRefused(t *testing.T) {
 // nanosecond in years 1678 to 2262 only), its value in Meta.
 func TestOccurredAtOutOfRangeOnDynamoDB(t *testing.T) {
 	table, queueURL := awsStandIns(t)
-	withConfig(t, table, queueURL, config.DevelopmentYAML)
+	lambdaEnv(t, table, queueURL)
 	ctx := context.Background()
 	h, err := awsenv.IngestHandler(ctx, "leadron")
 	if err != nil {
