@@ -68,7 +68,7 @@ bench:
 bench-serve:
 	@set -euo pipefail; dir=$$(mktemp -d); trap 'kill $$pid 2>/dev/null || true; rm -rf "$$dir"' EXIT; \
 	$(GO) build -o "$$dir/hookline" ./cmd/hookline; \
-	(cd "$$dir" && exec ./hookline serve --addr 127.0.0.1:18080 --data "$$dir/data" >"$$dir/serve.log" 2>&1) & pid=$$!; \
+	(cd "$$dir" && exec ./hookline serve --addr 127.0.0.1:18080 --console-addr 127.0.0.1:0 --data "$$dir/data" >"$$dir/serve.log" 2>&1) & pid=$$!; \
 	for i in $$(seq 100); do curl -fs http://127.0.0.1:18080/healthz >/dev/null && break; sleep 0.1; done; \
 	"$$dir/hookline" load --url http://127.0.0.1:18080 --n 20000 --concurrency 50
 

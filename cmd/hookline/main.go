@@ -15,6 +15,8 @@ const usage = `hookline receives JourneyBee, Leadron and Tomba.io webhooks.
 
 Usage:
   hookline serve   [--addr 127.0.0.1:8080] [--data ./.hookline] [--config hookline.yaml]
+                   [--console-addr 127.0.0.1:8081] [--console-token T] [--console-host NAME]
+                                       the webhook routes, and the operator console on its own listener
   hookline send    [--url http://127.0.0.1:8080] [--config FILE] <provider> <event>
   hookline load    [--url URL] [--n 20000] [--concurrency 50] [--dup 0.2]
                                        signed load with redeliveries; prints a table

@@ -28,10 +28,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "./.hookline", "directory of the embedded SQLite store")
 	cfgFile := fs.String("config", "", "config file (default hookline.yaml if present, else the built-in development config)")
 	sweepEvery := fs.Duration("sweep-every", 15*time.Second, "how often to re-enqueue events stuck unqueued")
+	cf := addConsoleFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	log := wire.Logger(stdout)
+	if err := cf.check(); err != nil { // before anything starts: a refused console is a refused start
+		return err
+	}
 
 	cfg, dev, err := loadLocalConfig(ctx, *cfgFile)
 	if err != nil {
@@ -64,12 +68,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	con, err := cf.console(cfg, st, q.Enqueue, log)
+	if err != nil {
+		return err
+	}
+
 	mux := http.NewServeMux()
 	for _, name := range cfg.Providers() {
 		h, err := wire.Handler(cfg, name, ls, q, log)
 		if err != nil {
 			return err
 		}
+		h.Observe = con.ObserveIngest
 		mux.Handle("/webhooks/"+name, h)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -83,6 +93,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	proc.History = con.Recorder(st)
 	runner := &deliver.Runner{Queue: q, Processor: proc, Workers: cfg.Processor.Workers, Visibility: proc.Lease(), Log: log}
 	runCtx, stopRunner := context.WithCancel(ctx)
 	runnerDone := make(chan struct{})
@@ -129,6 +140,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("serving", slog.String("addr", "http://"+ln.Addr().String()),
 		slog.String("data", *data), slog.Any("providers", cfg.Providers()))
+	// The console on its own listener, never on the webhook one.
+	cln, err := con.Listen()
+	if err != nil {
+		return err
+	}
+	consoleURL := "http://" + cln.Addr().String() + "/"
+	log.Info("console", slog.String("addr", consoleURL), slog.Bool("token", cf.token() != ""))
+	fmt.Fprintf(stderr, "hookline: console on %s\n", consoleURL)
+	consoleCtx, stopConsole := context.WithCancel(ctx)
+	consoleDone := make(chan error, 1)
+	go func() { consoleDone <- con.Serve(consoleCtx, cln) }()
+	defer func() { stopConsole(); <-consoleDone }()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {

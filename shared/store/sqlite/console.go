@@ -19,12 +19,27 @@ package sqlite
 //
 // RecordAttempt is one INSERT through the group commit: one small row per
 // attempt, sharing the fsync of whatever else commits at that moment.
+//
+// # The event list
+//
+// ListEvents pages by seq, newest first: the cursor is the last seq shown,
+// and a page reads only the small events row (no body). Filters are SQL
+// terms on that row; the type glob is hookline_glob, path.Match registered
+// as an SQL function, so the list matches types exactly as destinations do.
 
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
+
+	sqlite "modernc.org/sqlite"
 
 	"github.com/hookline/hookline/shared/store"
 )
@@ -45,8 +60,26 @@ const consoleSchema = `
 	CREATE INDEX IF NOT EXISTS attempts_event ON attempts (event_id, at, seq);
 	CREATE INDEX IF NOT EXISTS attempts_at ON attempts (at);`
 
-// openConsole creates the console's tables if they are missing.
+// registerGlob registers hookline_glob(pattern, value): path.Match, false
+// for a malformed pattern. Functions are registered with the driver, for
+// the connections it opens afterwards, once per process.
+var registerGlob = sync.OnceValue(func() error {
+	return sqlite.RegisterDeterministicScalarFunction("hookline_glob", 2,
+		func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+			pattern, _ := args[0].(string)
+			value, _ := args[1].(string)
+			ok, _ := path.Match(pattern, value)
+			return ok, nil
+		})
+})
+
+// openConsole creates the console's tables if they are missing, and
+// registers its SQL function (before Open opens the read connections that
+// use it).
 func openConsole(db *sql.DB) error {
+	if err := registerGlob(); err != nil {
+		return fmt.Errorf("sqlite: register hookline_glob: %w", err)
+	}
 	if _, err := db.Exec(consoleSchema); err != nil {
 		return fmt.Errorf("sqlite: console schema: %w", err)
 	}
@@ -113,4 +146,178 @@ func scanAttempts(rows *sql.Rows) ([]store.Attempt, error) {
 		return nil, unavailable("attempts", err)
 	}
 	return out, nil
+}
+
+// listColumns are the events row without bodies.
+const listColumns = `e.seq, e.id, e.provider, e.type, e.idempotency_key, e.entity_id, e.tenant, e.status,
+	e.received_at, e.occurred_at, e.updated_at, e.expires_at, e.version, e.deliveries`
+
+// ListEvents returns the events q selects, newest first, without Raw,
+// Normalized and Meta (see store.EventQuery).
+func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) (store.EventPage, error) {
+	if err := q.Validate(); err != nil {
+		return store.EventPage{}, err
+	}
+	var (
+		where []string
+		args  []any
+	)
+	term := func(sql string, vs ...any) {
+		where = append(where, sql)
+		args = append(args, vs...)
+	}
+	if q.Cursor != "" {
+		seq, err := strconv.ParseInt(q.Cursor, 10, 64)
+		if err != nil || seq < 1 {
+			return store.EventPage{}, fmt.Errorf("%w: cursor %q", store.ErrInvalid, q.Cursor)
+		}
+		term("e.seq < ?", seq)
+	}
+	if q.Provider != "" {
+		term("e.provider = ?", q.Provider)
+	}
+	if q.TypeGlob != "" {
+		term("hookline_glob(?, e.type)", q.TypeGlob)
+	}
+	if q.Status != "" {
+		term("e.status = ?", string(q.Status))
+	}
+	if q.Destination != "" {
+		term("EXISTS (SELECT 1 FROM json_each(e.deliveries) d WHERE d.value ->> '$.destination' = ?)", q.Destination)
+	}
+	if !q.Since.IsZero() {
+		term("e.received_at >= ?", q.Since.UnixNano())
+	}
+	if !q.Until.IsZero() {
+		term("e.received_at < ?", q.Until.UnixNano())
+	}
+	if q.Text != "" {
+		term("(e.id = ? OR instr(lower(e.entity_id), lower(?)) > 0 OR instr(lower(e.tenant), lower(?)) > 0)",
+			q.Text, q.Text, q.Text)
+	}
+	query := `SELECT ` + listColumns + ` FROM events e`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	query += ` ORDER BY e.seq DESC LIMIT ?`
+	args = append(args, q.Limit+1) // one more: is there a next page?
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return store.EventPage{}, unavailable("list events", err)
+	}
+	defer rows.Close()
+	var (
+		page store.EventPage
+		seqs []int64
+	)
+	for rows.Next() {
+		var (
+			ev                         store.Event
+			seq, received              int64
+			status                     string
+			occurred, updated, expires sql.NullInt64
+			deliveries                 sql.NullString
+		)
+		if err := rows.Scan(&seq, &ev.ID, &ev.Provider, &ev.Type, &ev.IdempotencyKey, &ev.EntityID, &ev.Tenant, &status,
+			&received, &occurred, &updated, &expires, &ev.Version, &deliveries); err != nil {
+			return store.EventPage{}, unavailable("list events", err)
+		}
+		ev.Status = store.Status(status)
+		ev.ReceivedAt = time.Unix(0, received).UTC()
+		ev.OccurredAt, ev.UpdatedAt, ev.ExpiresAt = fromNanos(occurred), fromNanos(updated), fromNanos(expires)
+		if deliveries.Valid {
+			if ev.Deliveries, err = store.UnmarshalDeliveries([]byte(deliveries.String)); err != nil {
+				return store.EventPage{}, fmt.Errorf("event %s: %w", ev.ID, err)
+			}
+		}
+		page.Events = append(page.Events, ev)
+		seqs = append(seqs, seq)
+	}
+	if err := rows.Err(); err != nil {
+		return store.EventPage{}, unavailable("list events", err)
+	}
+	if len(page.Events) > q.Limit {
+		page.Events = page.Events[:q.Limit]
+		page.Next = strconv.FormatInt(seqs[q.Limit-1], 10)
+	}
+	return page, nil
+}
+
+// maxStatsAttempts bounds how many attempt durations Stats reads for its
+// percentiles; beyond it, the newest are used.
+const maxStatsAttempts = 200_000
+
+// Stats counts the events accepted per provider and the attempts per
+// destination since since; the percentiles come from at most
+// maxStatsAttempts of the newest attempts.
+func (s *Store) Stats(ctx context.Context, since time.Time) (store.WindowStats, error) {
+	if err := store.CheckTime(since); err != nil {
+		return store.WindowStats{}, err
+	}
+	out := store.WindowStats{Since: since.UTC(), Accepted: map[string]int{}, Destinations: map[string]store.DestinationStats{}}
+	cut := since.UnixNano()
+	rows, err := s.r.QueryContext(ctx, `SELECT provider, count(*) FROM events WHERE received_at >= ? GROUP BY provider`, cut)
+	if err != nil {
+		return store.WindowStats{}, unavailable("stats", err)
+	}
+	for rows.Next() {
+		var (
+			p string
+			n int
+		)
+		if err := rows.Scan(&p, &n); err != nil {
+			rows.Close()
+			return store.WindowStats{}, unavailable("stats", err)
+		}
+		out.Accepted[p] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return store.WindowStats{}, unavailable("stats", err)
+	}
+
+	rows, err = s.r.QueryContext(ctx, `SELECT destination, outcome, duration_ns FROM attempts WHERE at >= ?
+		ORDER BY at DESC LIMIT ?`, cut, maxStatsAttempts)
+	if err != nil {
+		return store.WindowStats{}, unavailable("stats", err)
+	}
+	defer rows.Close()
+	durations := map[string][]int64{}
+	for rows.Next() {
+		var (
+			dest, outcome string
+			dur           int64
+		)
+		if err := rows.Scan(&dest, &outcome, &dur); err != nil {
+			return store.WindowStats{}, unavailable("stats", err)
+		}
+		d := out.Destinations[dest]
+		d.Attempts++
+		switch outcome {
+		case "delivered":
+			d.Delivered++
+		case "retry":
+			d.Retried++
+		case "failed":
+			d.Failed++
+		}
+		out.Destinations[dest] = d
+		durations[dest] = append(durations[dest], dur)
+	}
+	if err := rows.Err(); err != nil {
+		return store.WindowStats{}, unavailable("stats", err)
+	}
+	for dest, ds := range durations {
+		slices.Sort(ds)
+		d := out.Destinations[dest]
+		d.P50, d.P99 = time.Duration(rank(ds, 50)), time.Duration(rank(ds, 99))
+		out.Destinations[dest] = d
+	}
+	return out, nil
+}
+
+// rank is the nearest-rank percentile p of the sorted, non-empty ds.
+func rank(ds []int64, p int) int64 {
+	i := (p*len(ds)+99)/100 - 1
+	return ds[max(0, min(i, len(ds)-1))]
 }

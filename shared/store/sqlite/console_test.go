@@ -1,9 +1,13 @@
 package sqlite
 
 import (
+	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/hookline/hookline/shared/store"
 	"github.com/hookline/hookline/shared/store/storetest"
 )
 
@@ -40,5 +44,161 @@ func TestPurgeDeletesAttempts(t *testing.T) {
 	var n int
 	if err := s.DB().QueryRow(`SELECT count(*) FROM attempts`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("attempts rows = %d, %v", n, err)
+	}
+}
+
+// putAt stores an event of provider/typ received at at, with deliveries.
+func putAt(t *testing.T, s *Store, provider, typ, key string, at time.Time, ds ...store.Delivery) store.Event {
+	t.Helper()
+	ev := storetest.NewEvent(provider, key, at)
+	ev.Type = typ
+	if _, err := s.Put(t.Context(), ev, at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) > 0 {
+		if ok, err := s.SaveDeliveries(t.Context(), ev.ID, 0, ds, store.StatusQueued); !ok || err != nil {
+			t.Fatalf("SaveDeliveries: %v %v", ok, err)
+		}
+	}
+	return ev
+}
+
+func TestListEvents(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	at := time.Now().UTC().Add(-time.Hour)
+	a := putAt(t, s, "leadron", "leadron.lead.created", "evt_a", at, store.Delivery{Destination: "crm", Attempts: 1})
+	b := putAt(t, s, "tomba", "tomba.save_lead", "tb_b", at.Add(time.Minute), store.Delivery{Destination: "slack"})
+	c := putAt(t, s, "leadron", "leadron.opportunity.won", "evt_c", at.Add(2*time.Minute))
+	d := putAt(t, s, "journeybee", "journeybee.lead_created", "jb_d", at.Add(3*time.Minute),
+		store.Delivery{Destination: "crm"}, store.Delivery{Destination: "slack"})
+
+	list := func(q store.EventQuery) []string {
+		t.Helper()
+		if q.Limit == 0 {
+			q.Limit = 10
+		}
+		page, err := s.ListEvents(ctx, q)
+		if err != nil {
+			t.Fatalf("ListEvents(%+v): %v", q, err)
+		}
+		var ids []string
+		for _, ev := range page.Events {
+			if ev.Raw != nil || ev.Normalized != nil || ev.Meta != nil {
+				t.Errorf("ListEvents returned a body for %s", ev.ID)
+			}
+			ids = append(ids, ev.ID)
+		}
+		return ids
+	}
+	for _, c := range []struct {
+		name string
+		q    store.EventQuery
+		want []string
+	}{
+		{"all, newest first", store.EventQuery{}, []string{d.ID, c.ID, b.ID, a.ID}},
+		{"provider", store.EventQuery{Provider: "leadron"}, []string{c.ID, a.ID}},
+		{"type glob", store.EventQuery{TypeGlob: "leadron.lead.*"}, []string{a.ID}},
+		{"type glob over providers", store.EventQuery{TypeGlob: "*.lead_created"}, []string{d.ID}},
+		{"status", store.EventQuery{Status: store.StatusReceived}, []string{c.ID}},
+		{"destination", store.EventQuery{Destination: "slack"}, []string{d.ID, b.ID}},
+		{"since", store.EventQuery{Since: at.Add(2 * time.Minute)}, []string{d.ID, c.ID}},
+		{"until", store.EventQuery{Until: at.Add(time.Minute)}, []string{a.ID}},
+		{"text: event id", store.EventQuery{Text: b.ID}, []string{b.ID}},
+		{"text: entity id, any case", store.EventQuery{Text: "LEAD_EVT_"}, []string{c.ID, a.ID}},
+		{"text: tenant", store.EventQuery{Text: "tenant-1"}, []string{d.ID, c.ID, b.ID, a.ID}},
+		{"text: nothing", store.EventQuery{Text: "nobody"}, nil},
+		{"and", store.EventQuery{Provider: "leadron", Destination: "crm"}, []string{a.ID}},
+	} {
+		if got := list(c.q); !slices.Equal(got, c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
+	}
+
+	// Pages of two, to the end.
+	var got []string
+	q := store.EventQuery{Limit: 2}
+	for pages := 0; ; pages++ {
+		page, err := s.ListEvents(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range page.Events {
+			got = append(got, ev.ID)
+		}
+		if page.Next == "" {
+			if pages != 1 {
+				t.Errorf("%d pages, want 2", pages+1)
+			}
+			break
+		}
+		q.Cursor = page.Next
+	}
+	if want := []string{d.ID, c.ID, b.ID, a.ID}; !slices.Equal(got, want) {
+		t.Errorf("paged: %v, want %v", got, want)
+	}
+	// The delivery state comes with the list.
+	page, _ := s.ListEvents(ctx, store.EventQuery{Limit: 1})
+	if len(page.Events) != 1 || len(page.Events[0].Deliveries) != 2 || page.Events[0].Status != store.StatusQueued {
+		t.Errorf("newest = %+v, want d with two deliveries, queued", page.Events)
+	}
+
+	for name, bad := range map[string]store.EventQuery{
+		"limit 0":      {},
+		"limit 501":    {Limit: 501},
+		"bad glob":     {Limit: 1, TypeGlob: "["},
+		"bad status":   {Limit: 1, Status: "lost"},
+		"bad cursor":   {Limit: 1, Cursor: "abc"},
+		"cursor 0":     {Limit: 1, Cursor: "0"},
+		"long text":    {Limit: 1, Text: strings.Repeat("x", store.MaxQueryText+1)},
+		"out of range": {Limit: 1, Since: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		if _, err := s.ListEvents(ctx, bad); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
+		}
+	}
+}
+
+func TestStats(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	now := time.Now().UTC()
+	old := putAt(t, s, "leadron", "leadron.lead.created", "evt_old", now.Add(-3*time.Hour))
+	ev := putAt(t, s, "leadron", "leadron.lead.created", "evt_new", now.Add(-time.Minute))
+	putAt(t, s, "tomba", "tomba.save_lead", "tb_new", now.Add(-time.Minute))
+	rec := func(e store.Event, dest, outcome string, at time.Time, d time.Duration) {
+		a := storetest.NewAttempt(e, dest, 1, at)
+		a.Outcome, a.Duration = outcome, d
+		if err := s.RecordAttempt(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec(old, "crm", "delivered", now.Add(-3*time.Hour), time.Hour) // outside the window
+	for i := 1; i <= 100; i++ {
+		outcome := "delivered"
+		switch {
+		case i%10 == 0:
+			outcome = "retry"
+		case i == 99:
+			outcome = "failed"
+		}
+		rec(ev, "crm", outcome, now.Add(-time.Minute), time.Duration(i)*time.Millisecond)
+	}
+	rec(ev, "slack", "delivered", now.Add(-time.Minute), 7*time.Millisecond)
+
+	st, err := s.Stats(ctx, now.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Accepted["leadron"] != 1 || st.Accepted["tomba"] != 1 || len(st.Accepted) != 2 {
+		t.Errorf("accepted = %v, want leadron 1, tomba 1", st.Accepted)
+	}
+	want := store.DestinationStats{Attempts: 100, Delivered: 89, Retried: 10, Failed: 1,
+		P50: 50 * time.Millisecond, P99: 99 * time.Millisecond}
+	if got := st.Destinations["crm"]; got != want {
+		t.Errorf("crm = %+v, want %+v", got, want)
+	}
+	if got := st.Destinations["slack"]; got.Attempts != 1 || got.P50 != 7*time.Millisecond || got.P99 != 7*time.Millisecond {
+		t.Errorf("slack = %+v", got)
 	}
 }
