@@ -211,7 +211,7 @@ func TestListEvents(t *testing.T) {
 	if len(got.Events) != 1 || got.Events[0].ID != ids[0] || got.Next != "" {
 		t.Fatalf("page 2 = %+v", got)
 	}
-	got = decode[listAnswer](t, s.do(t, "GET", "/api/events?type=tomba.*&since=2h&q=LEAD_KEY", ""))
+	got = decode[listAnswer](t, s.do(t, "GET", "/api/events?type=tomba.*&since=2h&q=lead_key", ""))
 	if len(got.Events) != 1 || got.Events[0].ID != ids[1] {
 		t.Fatalf("type+since+q = %+v", got)
 	}

@@ -10,7 +10,7 @@ import (
 // contract above. Store/sqlite implements it:
 //
 //	ListEvents(ctx, q EventQuery) (EventPage, error)
-//	    The events q selects, newest first (the order they were stored),
+//	    The events q selects, newest first (by receive time, then id),
 //	    at most q.Limit of them, without Raw, Normalized and Meta (a list
 //	    never copies bodies); Next is the cursor of the following page, ""
 //	    after the last. Refuses a query that fails Validate with ErrInvalid.
@@ -26,8 +26,8 @@ type EventQuery struct {
 	Destination string    // routed to this destination (it has delivery state)
 	Since       time.Time // received at or after
 	Until       time.Time // received before
-	// Text matches the event id exactly, or appears in the entity id or the
-	// tenant (case-insensitive).
+	// Text matches the event id exactly, or the start of the entity id or
+	// of the tenant (case-sensitive; a whole id is a start too).
 	Text string
 	// Cursor is a page's Next; "" starts from the newest event.
 	Cursor string

@@ -105,8 +105,11 @@ func TestListEvents(t *testing.T) {
 		{"since", store.EventQuery{Since: at.Add(2 * time.Minute)}, []string{d.ID, c.ID}},
 		{"until", store.EventQuery{Until: at.Add(time.Minute)}, []string{a.ID}},
 		{"text: event id", store.EventQuery{Text: b.ID}, []string{b.ID}},
-		{"text: entity id, any case", store.EventQuery{Text: "LEAD_EVT_"}, []string{c.ID, a.ID}},
+		{"text: entity id prefix", store.EventQuery{Text: "lead_evt_"}, []string{c.ID, a.ID}},
+		{"text: whole entity id", store.EventQuery{Text: "lead_tb_b"}, []string{b.ID}},
 		{"text: tenant", store.EventQuery{Text: "tenant-1"}, []string{d.ID, c.ID, b.ID, a.ID}},
+		{"text: case-sensitive", store.EventQuery{Text: "LEAD_EVT_"}, nil},
+		{"text: not a start", store.EventQuery{Text: "evt_a"}, nil},
 		{"text: nothing", store.EventQuery{Text: "nobody"}, nil},
 		{"and", store.EventQuery{Provider: "leadron", Destination: "crm"}, []string{a.ID}},
 	} {
@@ -201,4 +204,51 @@ func TestStats(t *testing.T) {
 	if got := st.Destinations["slack"]; got.Attempts != 1 || got.P50 != 7*time.Millisecond || got.P99 != 7*time.Millisecond {
 		t.Errorf("slack = %+v", got)
 	}
+}
+
+func TestListEventsQueryPlans(t *testing.T) {
+	s := newStore(t)
+	for _, c := range []struct {
+		q     store.EventQuery
+		index string
+	}{
+		{store.EventQuery{Limit: 50}, "events_received"},
+		{store.EventQuery{Limit: 50, Cursor: "123.01ABC"}, "events_received"},
+		{store.EventQuery{Limit: 50, Provider: "tomba"}, "events_by_provider"},
+		{store.EventQuery{Limit: 50, Status: store.StatusFailed}, "events_open"},
+		{store.EventQuery{Limit: 50, Since: time.Now()}, "events_received"},
+		{store.EventQuery{Limit: 50, Text: "lead_1"}, "events_entity"},
+		{store.EventQuery{Limit: 50, Text: "lead_1"}, "events_tenant"},
+	} {
+		plan, err := s.explainList(c.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan, c.index) || (c.q.Text == "" && strings.Contains(plan, "TEMP B-TREE")) {
+			t.Errorf("plan for %+v: %s; want %s (without a sort but for a search)", c.q, plan, c.index)
+		}
+	}
+}
+
+// explainList is the query plan of ListEvents for q.
+func (s *Store) explainList(q store.EventQuery) (string, error) {
+	query, args, err := listQuery(q)
+	if err != nil {
+		return "", err
+	}
+	rows, err := s.r.Query("EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			return "", err
+		}
+		plan = append(plan, detail)
+	}
+	return strings.Join(plan, " | "), rows.Err()
 }
