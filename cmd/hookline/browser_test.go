@@ -68,19 +68,37 @@ func browser(t *testing.T) context.Context {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil { // start the browser now
+	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
+	// Start the browser now, with no deadline on this first call (its
+	// context is the browser's life); every later step has its own (step).
+	if err := chromedp.Do(ctx); err != nil {
 		t.Fatal(err)
 	}
 	return ctx
+}
+
+// stepTimeout bounds one browser step.
+const stepTimeout = 30 * time.Second
+
+// do runs browser actions with stepTimeout.
+func do(ctx context.Context, actions ...chromedp.Action[chromedp.Void]) error {
+	ctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
+	return chromedp.Do(ctx, actions...)
+}
+
+// step runs one browser action with stepTimeout and returns its value.
+func step[T any](ctx context.Context, a chromedp.Action[T]) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
+	return chromedp.Run(ctx, a)
 }
 
 // shot saves a full-page screenshot as name.png in the test's artifact
 // directory (go test -artifacts -outputdir DIR keeps them).
 func shot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	png, err := step(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -172,12 +190,12 @@ func sendSample(t *testing.T, s *consoleServe, cfg, provider, event string) {
 
 // count returns how many elements match the CSS selector sel right now.
 func count(ctx context.Context, sel string) (int, error) {
-	return chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf("document.querySelectorAll(%q).length", sel)))
+	return step(ctx, chromedp.Evaluate[int](fmt.Sprintf("document.querySelectorAll(%q).length", sel)))
 }
 
 // text is the text of the first element matching the CSS selector sel.
 func text(ctx context.Context, sel string) (string, error) {
-	return chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	return step(ctx, chromedp.Text(chromedp.CSS(sel)))
 }
 
 // waitCount waits until exactly want nodes match sel.
@@ -193,7 +211,7 @@ func waitCount(t *testing.T, ctx context.Context, sel string, want int) {
 			return
 		}
 		if time.Now().After(deadline) {
-			html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main")))
+			html, _ := step(ctx, chromedp.OuterHTML(chromedp.CSS("main")))
 			t.Fatalf("%d nodes match %s, want %d; main:\n%.3000s", n, sel, want, html)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -208,21 +226,23 @@ func css(format string, a ...any) chromedp.CSS { return chromedp.CSS(fmt.Sprintf
 // a real hookline serve: the page loads; a delivery sent with hookline send
 // appears live (no reload); its detail shows the attempts (a 503, then the
 // success the retry got, arriving live); a replay, confirmed in the dialog,
-// adds a new attempt; the destinations page shows health; the console under
-// another name is refused (DNS rebinding). It saves a screenshot of each page.
+// adds a new attempt; the destinations page shows health; a forged delivery
+// shows in Rejections with its reason; the console under another name is
+// refused (DNS rebinding); a console with a token asks for it. It saves a
+// screenshot of each page.
 func TestConsoleInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a browser")
 	}
 	start := time.Now()
-	ctx := browser(t)
-	t.Logf("browser up after %v", time.Since(start))
 	cfg := consoleConfig(t, flakySink(t), refusingSink(t))
 	s := startConsoleServe(t, "--config", cfg)
 	t.Logf("serve up after %v", time.Since(start))
+	ctx := browser(t)
+	t.Logf("browser up after %v", time.Since(start))
 
 	// The page loads, with its filters and an empty list, and goes live.
-	if err := chromedp.Do(ctx,
+	if err := do(ctx,
 		chromedp.Navigate(s.consoleURL),
 		chromedp.WaitVisible(css("#events")),
 		chromedp.WaitVisible(css("#live.on")),
@@ -235,7 +255,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	// hookline send: the row appears without a reload.
 	sendSample(t, s, cfg, "leadron", "lead.created")
 	waitCount(t, ctx, "#events tr.event", 1)
-	attr, err := chromedp.Run(ctx, chromedp.AttributeValue(css("#events tr.event"), "data-id"))
+	attr, err := step(ctx, chromedp.AttributeValue(css("#events tr.event"), "data-id"))
 	id := attr.Value
 	if err != nil || id == "" {
 		t.Fatalf("row id: %q %v", id, err)
@@ -252,7 +272,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	shot(t, ctx, "events")
 
 	// Open the first event: its attempts as a timeline, the retry included.
-	if err := chromedp.Do(ctx,
+	if err := do(ctx,
 		chromedp.Click(css(`#events tr.event[data-id="%s"]`, id)),
 		chromedp.WaitVisible(css("#detail")),
 	); err != nil {
@@ -271,14 +291,14 @@ func TestConsoleInBrowser(t *testing.T) {
 	shot(t, ctx, "event")
 
 	// Replay: the dialog asks, then the new attempt shows in the timeline.
-	if err := chromedp.Do(ctx,
+	if err := do(ctx,
 		chromedp.Click(css("#replay-all")),
 		chromedp.WaitVisible(css("#confirm")),
 	); err != nil {
 		t.Fatal(err)
 	}
 	shot(t, ctx, "replay-confirm")
-	if err := chromedp.Do(ctx, chromedp.Click(css("#confirm-ok"))); err != nil {
+	if err := do(ctx, chromedp.Click(css("#confirm-ok"))); err != nil {
 		t.Fatal(err)
 	}
 	waitCount(t, ctx, `#detail .delivery[data-destination="crm"] .attempt`, 3)
@@ -288,7 +308,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	shot(t, ctx, "event-replayed")
 
 	// Destinations: health per destination.
-	if err := chromedp.Do(ctx,
+	if err := do(ctx,
 		chromedp.Click(css(`nav a[data-nav="destinations"]`)),
 		chromedp.WaitVisible(css("#destinations")),
 	); err != nil {
@@ -300,9 +320,27 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	shot(t, ctx, "destinations")
 
+	// A forged delivery: listed in Rejections, live, with its reason in words.
+	if err := do(ctx, chromedp.Click(css(`nav a[data-nav="rejections"]`)), chromedp.WaitVisible(css("#rejections"))); err != nil {
+		t.Fatal(err)
+	}
+	body, hdr := delivery(t, "leadron", 99)
+	hdr.Set("X-Leadron-Signature", "sha256="+strings.Repeat("0", 64))
+	if code, _, _ := post(s.url+"/webhooks/leadron", body, hdr); code != 401 {
+		t.Fatalf("forged delivery answered %d, want 401", code)
+	}
+	waitCount(t, ctx, `#rejections tr.rejection[data-reason="bad_signature"]`, 1)
+	if why, err := text(ctx, "#rejections tr.rejection td.why"); err != nil || !strings.Contains(why, "signing secret in Leadron") {
+		t.Errorf("the rejection's reason in words = %q, %v", why, err)
+	}
+	if row, err := text(ctx, "#rejections tr.rejection"); err != nil || strings.Contains(row, strings.Repeat("0", 64)) || !strings.Contains(row, "X-Leadron-Signature") {
+		t.Errorf("the rejection row = %q (%v): want the header's name, never its value", row, err)
+	}
+	shot(t, ctx, "rejections")
+
 	// DNS rebinding: the same console under another name is refused.
 	port := s.consoleURL[strings.LastIndex(s.consoleURL, ":")+1 : len(s.consoleURL)-1]
-	if err := chromedp.Do(ctx, chromedp.Navigate("http://rebind.test:"+port+"/")); err != nil {
+	if err := do(ctx, chromedp.Navigate("http://rebind.test:"+port+"/")); err != nil {
 		t.Fatal(err)
 	}
 	if refused, err := text(ctx, "body"); err != nil || !strings.Contains(refused, "forbidden_host") {
@@ -313,6 +351,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	t.Run("token", func(t *testing.T) {
 		tab, cancel := chromedp.NewContext(ctx)
 		defer cancel()
+		if err := chromedp.Do(tab); err != nil { // open the tab, with no deadline: its context is the tab's life
+			t.Fatal(err)
+		}
 		consoleTokenFlow(t, tab)
 	})
 }
@@ -322,7 +363,7 @@ func TestConsoleInBrowser(t *testing.T) {
 func consoleTokenFlow(t *testing.T, ctx context.Context) {
 	s := startConsoleServe(t, "--console-token", "correct-horse")
 	sendSample(t, s, "", "tomba", "save_lead")
-	if err := chromedp.Do(ctx,
+	if err := do(ctx,
 		chromedp.Navigate(s.consoleURL),
 		chromedp.WaitVisible(css("#token-input")),
 	); err != nil {
@@ -330,7 +371,7 @@ func consoleTokenFlow(t *testing.T, ctx context.Context) {
 	}
 	waitCount(t, ctx, "#events tr.event", 0)
 	shot(t, ctx, "token")
-	if err := chromedp.Do(ctx,
+	if err := do(ctx,
 		chromedp.SendKeys(css("#token-input"), "correct-horse"),
 		chromedp.Submit(css("#token-input")),
 		chromedp.WaitVisible(css("#events tr.event")),

@@ -80,6 +80,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		h.Observe = con.ObserveIngest
+		h.Rejections = st // the console's recent rejections
 		mux.Handle("/webhooks/"+name, h)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

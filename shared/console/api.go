@@ -35,6 +35,7 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/events/{id}", c.getEvent)
 	mux.HandleFunc("POST /api/events/{id}/replay", c.replay)
 	mux.HandleFunc("GET /api/stats", c.stats)
+	mux.HandleFunc("GET /api/rejections", c.rejections)
 	mux.HandleFunc("GET /api/stream", c.stream)
 	mux.HandleFunc("GET /api/config", c.config)
 	mux.HandleFunc("GET /api/", func(w http.ResponseWriter, r *http.Request) {
@@ -399,6 +400,51 @@ func Replay(ctx context.Context, st ReplayStore, enqueue Enqueue, ev store.Event
 		}
 	}
 	return ErrContended
+}
+
+// DefaultRejections is how many rejections a request gets without limit.
+const DefaultRejections = 100
+
+type rejectionView struct {
+	ID         string    `json:"id"`
+	At         time.Time `json:"at"`
+	Provider   string    `json:"provider"`
+	Method     string    `json:"method"`
+	Route      string    `json:"route"`
+	Status     int       `json:"status"`
+	Reason     string    `json:"reason"`
+	BodyBytes  int       `json:"body_bytes"`
+	BodySHA256 string    `json:"body_sha256"`
+	Headers    []string  `json:"headers"` // names only
+}
+
+func (c *Console) rejections(w http.ResponseWriter, r *http.Request) {
+	limit := DefaultRejections
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > store.MaxRejectionsPerPage {
+			writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("limit must be 1 to %d", store.MaxRejectionsPerPage))
+			return
+		}
+		limit = n
+	}
+	rs, err := c.st.Rejections(r.Context(), limit)
+	if err != nil {
+		c.storeError(w, r, err)
+		return
+	}
+	out := struct {
+		Rejections []rejectionView `json:"rejections"`
+	}{Rejections: make([]rejectionView, 0, len(rs))}
+	for _, x := range rs {
+		headers := x.Headers
+		if headers == nil {
+			headers = []string{}
+		}
+		out.Rejections = append(out.Rejections, rejectionView{ID: x.ID, At: x.At, Provider: x.Provider, Method: x.Method,
+			Route: x.Route, Status: x.Status, Reason: x.Reason, BodyBytes: x.BodyBytes, BodySHA256: x.BodySHA256, Headers: headers})
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // maxWindow bounds the stats window.

@@ -70,6 +70,7 @@ type Store interface {
 	ListEvents(ctx context.Context, q store.EventQuery) (store.EventPage, error)
 	Attempts(ctx context.Context, eventID string) ([]store.Attempt, error)
 	Stats(ctx context.Context, since time.Time) (store.WindowStats, error)
+	Rejections(ctx context.Context, limit int) ([]store.Rejection, error)
 }
 
 // Enqueue puts an event id on the processor's queue.

@@ -570,7 +570,7 @@ func TestToken(t *testing.T) {
 	ev := s.put(t, "leadron", "evt_token", time.Now().UTC())
 	routes := []struct{ method, path string }{
 		{"GET", "/api/events"}, {"GET", "/api/events/" + ev.ID}, {"POST", "/api/events/" + ev.ID + "/replay"},
-		{"GET", "/api/stats"}, {"GET", "/api/stream"}, {"GET", "/api/config"}, {"GET", "/api/nope"},
+		{"GET", "/api/stats"}, {"GET", "/api/stream"}, {"GET", "/api/config"}, {"GET", "/api/rejections"}, {"GET", "/api/nope"},
 	}
 	for _, r := range routes {
 		for name, auth := range map[string]string{
@@ -622,6 +622,48 @@ func TestNonLoopbackNeedsToken(t *testing.T) {
 		}
 		if !c.ok && c.addr != "nonsense" && !errors.Is(err, console.ErrNeedsToken) {
 			t.Errorf("New(%s) = %v, want ErrNeedsToken", c.addr, err)
+		}
+	}
+}
+
+func TestRejectionsAPI(t *testing.T) {
+	s := newSetup(t, console.Options{})
+	at := time.Now().UTC()
+	for i, reason := range []string{"bad_signature", "expired", "invalid_payload"} {
+		if err := s.st.RecordRejection(t.Context(), store.Rejection{At: at.Add(time.Duration(i) * time.Second), Provider: "journeybee",
+			Method: "POST", Route: "/webhooks/journeybee", Status: 401, Reason: reason, BodyBytes: 10 + i, BodySHA256: "abc",
+			Headers: []string{"Authorization", "Content-Type"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type rejections struct {
+		Rejections []struct {
+			ID         string    `json:"id"`
+			At         time.Time `json:"at"`
+			Provider   string    `json:"provider"`
+			Route      string    `json:"route"`
+			Status     int       `json:"status"`
+			Reason     string    `json:"reason"`
+			BodyBytes  int       `json:"body_bytes"`
+			BodySHA256 string    `json:"body_sha256"`
+			Headers    []string  `json:"headers"`
+		} `json:"rejections"`
+	}
+	got := decode[rejections](t, s.do(t, "GET", "/api/rejections", ""))
+	if len(got.Rejections) != 3 || got.Rejections[0].Reason != "invalid_payload" || got.Rejections[2].Reason != "bad_signature" {
+		t.Fatalf("rejections = %+v, want 3 newest first", got)
+	}
+	r := got.Rejections[0]
+	if r.ID == "" || r.Provider != "journeybee" || r.Route != "/webhooks/journeybee" || r.Status != 401 || r.BodyBytes != 12 ||
+		r.BodySHA256 != "abc" || strings.Join(r.Headers, ",") != "Authorization,Content-Type" || !r.At.Equal(at.Add(2*time.Second)) {
+		t.Errorf("newest = %+v", r)
+	}
+	if got := decode[rejections](t, s.do(t, "GET", "/api/rejections?limit=1", "")); len(got.Rejections) != 1 {
+		t.Errorf("limit=1: %+v", got)
+	}
+	for _, bad := range []string{"0", "x", "1001"} {
+		if a := s.do(t, "GET", "/api/rejections?limit="+bad, ""); a.status != 400 {
+			t.Errorf("limit=%s: %d", bad, a.status)
 		}
 	}
 }

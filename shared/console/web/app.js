@@ -374,6 +374,60 @@ async function showDestinations(window = "1h") {
     h("p.muted.note", `Accepted events come from the store; duplicates and rejections are counted in memory since ${when(s.counted_since)}.`)));
 }
 
+// ---------------------------------------------------------------- rejections
+
+// Each reason code in words: what failed and what to check.
+const reasonText = {
+  missing_credentials: () => "No credential was sent: the sender did not sign this request, or sends it in another header.",
+  malformed_credentials: () => "The credential is not in the expected form (a JWT, a hex HMAC, a token).",
+  bad_signature: (p) => ({
+    journeybee: "The JWT's signature does not match any configured secret: check the integration UUID in JourneyBee against sources.journeybee.secrets.",
+    leadron: "The signature does not match any configured signing secret: check the signing secret in Leadron against sources.leadron.secrets.",
+    tomba: "The token does not match any configured token: check the header value set in Tomba against sources.tomba.secrets.",
+  })[p] || "The signature does not match any configured secret.",
+  unsupported_algorithm: () => "The JWT is not signed with HS256 (unsigned and asymmetric tokens are refused).",
+  expired: () => "The credential had expired when it arrived (JWT exp, with 60 s leeway): a late retry, or a clock far off.",
+  not_yet_valid: () => "The JWT was issued in the future (iat/nbf): check the sender's clock.",
+  missing_claim: () => "The JWT lacks a required claim (company_uuid, user_uuid, event_id).",
+  empty_body: () => "The body was empty.",
+  malformed_json: () => "The body is not valid JSON (or not UTF-8, or names a member twice).",
+  invalid_payload: () => "The JSON is not a valid payload for its event type (a required field is missing or mistyped).",
+  body_too_large: () => "The body is over ingest.max_body_bytes.",
+  unsupported_media_type: () => "The Content-Type is not JSON.",
+  method_not_allowed: () => "This route does not accept that HTTP method.",
+};
+
+function explain(r) {
+  const f = reasonText[r.reason];
+  return f ? f(r.provider) : "Refused: " + r.reason;
+}
+
+async function showRejections() {
+  state.view = "rejections";
+  let data;
+  try {
+    data = await api("/api/rejections?limit=200");
+  } catch (e) {
+    showError(e);
+    return;
+  }
+  if (state.view !== "rejections") return;
+  $("#main").replaceChildren(h("section.rejections",
+    h("div.bar", h("h1", "Rejections"), h("span.muted", `${data.rejections.length} refused ${data.rejections.length === 1 ? "delivery" : "deliveries"}, newest first; no body, header value or token is kept`)),
+    h("div.tablewrap", h("table#rejections",
+      h("thead", h("tr", ["When", "Provider", "Request", "Answer", "Why", "Body", "Headers sent"].map((t) => h("th", t)))),
+      h("tbody", data.rejections.length === 0
+        ? h("tr.empty", h("td", { colspan: 7 }, "No delivery has been refused."))
+        : data.rejections.map((r) => h("tr.rejection", { dataset: { id: r.id, reason: r.reason } },
+          h("td.time", timeCell(r.at)),
+          h("td", pill(r.provider, "provider")),
+          h("td.mono", r.method + " " + r.route),
+          h("td", h("span.pill.s-failed", String(r.status)), " ", h("span.mono", r.reason)),
+          h("td.why", explain(r)),
+          h("td.mono", { title: "SHA-256 " + r.body_sha256 }, r.body_bytes + " B · " + r.body_sha256.slice(0, 12) + "…"),
+          h("td.names", r.headers.map((n) => h("span.chip", n))))))))));
+}
+
 // ---------------------------------------------------------------- live stream
 
 let streamCtl = null;
@@ -439,6 +493,8 @@ function onStream(name, data) {
   } else if (state.view && state.view.startsWith("event:")) {
     const id = state.view.slice(6);
     if ((name === "attempt" && data.event_id === id) || (name === "event" && data.id === id)) soon("detail", () => showEvent(id));
+  } else if (state.view === "rejections" && name === "rejection") {
+    soon("rejections", showRejections);
   } else if (state.view === "destinations" && (name === "attempt" || name === "rejection" || name === "event")) {
     soon("dests", () => showDestinations($("#window") ? $("#window").value : "1h"), 1000);
   }
@@ -461,12 +517,12 @@ function toast(text, bad) {
 
 function route() {
   const hash = location.hash || "#/";
-  for (const a of document.querySelectorAll("nav a")) {
-    a.classList.toggle("active", (a.dataset.nav === "destinations") === hash.startsWith("#/destinations"));
-  }
+  const section = hash.startsWith("#/destinations") ? "destinations" : hash.startsWith("#/rejections") ? "rejections" : "events";
+  for (const a of document.querySelectorAll("nav a")) a.classList.toggle("active", a.dataset.nav === section);
   const m = hash.match(/^#\/events\/(.+)$/);
   if (m) return showEvent(decodeURIComponent(m[1]));
-  if (hash.startsWith("#/destinations")) return showDestinations();
+  if (section === "destinations") return showDestinations();
+  if (section === "rejections") return showRejections();
   return showEvents();
 }
 

@@ -24,6 +24,11 @@ package sqlite
 // RecordAttempt is one INSERT through the group commit: one small row per
 // attempt, sharing the fsync of whatever else commits at that moment.
 //
+//	rejections(seq) → at, provider, method, route, status, reason,
+//	    body_bytes, body_sha256, headers (a JSON array of names): the newest
+//	    store.RejectionsKept refused deliveries; RecordRejection inserts one
+//	    and deletes those beyond the bound in the same write.
+//
 // # The event list
 //
 // ListEvents pages newest first by (received_at, id): the cursor is the
@@ -40,6 +45,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
 	"fmt"
 	"path"
 	"slices"
@@ -70,7 +76,19 @@ const consoleSchema = `
 	CREATE INDEX IF NOT EXISTS attempts_at ON attempts (at);
 	CREATE INDEX IF NOT EXISTS events_received ON events (received_at, id);
 	CREATE INDEX IF NOT EXISTS events_entity ON events (entity_id) WHERE entity_id <> '';
-	CREATE INDEX IF NOT EXISTS events_tenant ON events (tenant) WHERE tenant <> '';`
+	CREATE INDEX IF NOT EXISTS events_tenant ON events (tenant) WHERE tenant <> '';
+	CREATE TABLE IF NOT EXISTS rejections (
+		seq         INTEGER PRIMARY KEY,
+		at          INTEGER NOT NULL,
+		provider    TEXT    NOT NULL,
+		method      TEXT    NOT NULL,
+		route       TEXT    NOT NULL,
+		status      INTEGER NOT NULL,
+		reason      TEXT    NOT NULL,
+		body_bytes  INTEGER NOT NULL,
+		body_sha256 TEXT    NOT NULL,
+		headers     TEXT    NOT NULL
+	);`
 
 // registerGlob registers hookline_glob(pattern, value): path.Match, false
 // for a malformed pattern. Functions are registered with the driver, for
@@ -346,4 +364,71 @@ func (s *Store) Stats(ctx context.Context, since time.Time) (store.WindowStats, 
 func rank(ds []int64, p int) int64 {
 	i := (p*len(ds)+99)/100 - 1
 	return ds[max(0, min(i, len(ds)-1))]
+}
+
+// RecordRejection keeps r among the newest store.RejectionsKept rejections
+// (see store.Rejection): one insert, and the oldest beyond the bound
+// deleted, in one write of the group commit.
+func (s *Store) RecordRejection(ctx context.Context, r store.Rejection) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	headers := r.Headers
+	if headers == nil {
+		headers = []string{}
+	}
+	names, err := json.Marshal(headers)
+	if err != nil {
+		return fmt.Errorf("%w: headers: %w", store.ErrInvalid, err)
+	}
+	return s.write(ctx, func(tx *groupTx) error {
+		res, err := tx.Exec(`INSERT INTO rejections (at, provider, method, route, status, reason, body_bytes, body_sha256, headers)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.At.UnixNano(), r.Provider, r.Method, r.Route, r.Status, r.Reason,
+			r.BodyBytes, r.BodySHA256, string(names))
+		if err != nil {
+			return unavailable("record rejection", err)
+		}
+		seq, err := res.LastInsertId()
+		if err != nil {
+			return unavailable("record rejection", err)
+		}
+		if _, err := tx.Exec(`DELETE FROM rejections WHERE seq <= ?`, seq-store.RejectionsKept); err != nil {
+			return unavailable("record rejection", err)
+		}
+		return nil
+	}, true)
+}
+
+// Rejections returns up to limit of the kept rejections, newest first.
+func (s *Store) Rejections(ctx context.Context, limit int) ([]store.Rejection, error) {
+	if limit < 1 || limit > store.MaxRejectionsPerPage {
+		return nil, fmt.Errorf("%w: limit %d, want 1 to %d", store.ErrInvalid, limit, store.MaxRejectionsPerPage)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, at, provider, method, route, status, reason, body_bytes, body_sha256, headers
+		FROM rejections ORDER BY seq DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, unavailable("rejections", err)
+	}
+	defer rows.Close()
+	var out []store.Rejection
+	for rows.Next() {
+		var (
+			r       store.Rejection
+			seq, at int64
+			headers string
+		)
+		if err := rows.Scan(&seq, &at, &r.Provider, &r.Method, &r.Route, &r.Status, &r.Reason, &r.BodyBytes,
+			&r.BodySHA256, &headers); err != nil {
+			return nil, unavailable("rejections", err)
+		}
+		r.ID, r.At = strconv.FormatInt(seq, 10), time.Unix(0, at).UTC()
+		if err := json.Unmarshal([]byte(headers), &r.Headers); err != nil {
+			return nil, fmt.Errorf("rejection %d: headers: %w", seq, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable("rejections", err)
+	}
+	return out, nil
 }

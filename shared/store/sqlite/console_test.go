@@ -3,7 +3,9 @@ package sqlite
 import (
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -251,4 +253,62 @@ func (s *Store) explainList(q store.EventQuery) (string, error) {
 		plan = append(plan, detail)
 	}
 	return strings.Join(plan, " | "), rows.Err()
+}
+
+func TestRejectionsBounded(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	at := time.Now().UTC()
+	const n = store.RejectionsKept + 5
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			r := store.Rejection{At: at.Add(time.Duration(i) * time.Millisecond), Provider: "tomba", Method: "POST",
+				Route: "/webhooks/tomba", Status: 401, Reason: "bad_signature", BodyBytes: i, BodySHA256: "ab",
+				Headers: []string{"Content-Type", "X-Tomba-Token"}}
+			if err := s.RecordRejection(ctx, r); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got, err := s.Rejections(ctx, store.MaxRejectionsPerPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var count int
+	if err := s.DB().QueryRow(`SELECT count(*) FROM rejections`).Scan(&count); err != nil || count != store.RejectionsKept {
+		t.Fatalf("%d rows kept (%v), want %d", count, err, store.RejectionsKept)
+	}
+	if len(got) != store.RejectionsKept {
+		t.Fatalf("Rejections = %d, want %d", len(got), store.RejectionsKept)
+	}
+	for i := 1; i < len(got); i++ {
+		a, _ := strconv.Atoi(got[i-1].ID)
+		b, _ := strconv.Atoi(got[i].ID)
+		if a <= b {
+			t.Fatalf("not newest first at %d: %s then %s", i, got[i-1].ID, got[i].ID)
+		}
+	}
+	if r := got[0]; r.Provider != "tomba" || r.Status != 401 || !slices.Equal(r.Headers, []string{"Content-Type", "X-Tomba-Token"}) || r.At.IsZero() {
+		t.Errorf("newest = %+v", r)
+	}
+	one, err := s.Rejections(ctx, 1)
+	if err != nil || len(one) != 1 || one[0].ID != got[0].ID {
+		t.Errorf("Rejections(1) = %+v, %v", one, err)
+	}
+	for name, bad := range map[string]store.Rejection{
+		"no provider":     {At: at},
+		"no time":         {Provider: "tomba"},
+		"too many names":  {At: at, Provider: "tomba", Headers: make([]string, store.MaxRejectionHeaders+1)},
+		"long name":       {At: at, Provider: "tomba", Headers: []string{strings.Repeat("x", store.MaxRejectionNameLen+1)}},
+		"negative status": {At: at, Provider: "tomba", Status: -1},
+	} {
+		if err := s.RecordRejection(ctx, bad); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		}
+	}
+	if _, err := s.Rejections(ctx, 0); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("limit 0: %v", err)
+	}
 }
