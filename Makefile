@@ -27,13 +27,15 @@ fmt-check:
 
 # The integration tests need DynamoDB Local and moto: start them here (the
 # scripts install DynamoDB Local on first use), stop them whatever happens,
-# and make a missing service a failure, never a skip.
+# and make a missing service a failure, never a skip. The console's browser
+# tests need Chromium: .ci/chromium installs Debian's package when missing.
 unit:
 	@set -euo pipefail; \
 	trap '.ci/dynamodb-local stop >/dev/null 2>&1 || true; .ci/moto stop >/dev/null 2>&1 || true' EXIT; \
 	ddb=$$(.ci/dynamodb-local start); eval "$$ddb"; \
 	moto=$$(.ci/moto start); eval "$$moto"; \
-	HOOKLINE_REQUIRE_SERVICES=1 $(GO) test -count=1 ./...
+	chromium=$$(.ci/chromium install); \
+	HOOKLINE_CHROMIUM=$$chromium HOOKLINE_REQUIRE_SERVICES=1 $(GO) test -count=1 ./...
 
 # Each fuzz target briefly (go test -fuzz takes one target and package at a time).
 FUZZ_TARGETS := \
@@ -67,7 +69,7 @@ bench:
 bench-serve:
 	@set -euo pipefail; dir=$$(mktemp -d); trap 'kill $$pid 2>/dev/null || true; rm -rf "$$dir"' EXIT; \
 	$(GO) build -o "$$dir/hookline" ./cmd/hookline; \
-	(cd "$$dir" && exec ./hookline serve --addr 127.0.0.1:18080 --data "$$dir/data" >"$$dir/serve.log" 2>&1) & pid=$$!; \
+	(cd "$$dir" && exec ./hookline serve --addr 127.0.0.1:18080 --console-addr 127.0.0.1:0 --data "$$dir/data" >"$$dir/serve.log" 2>&1) & pid=$$!; \
 	for i in $$(seq 100); do curl -fs http://127.0.0.1:18080/healthz >/dev/null && break; sleep 0.1; done; \
 	"$$dir/hookline" load --url http://127.0.0.1:18080 --n 20000 --concurrency 50
 

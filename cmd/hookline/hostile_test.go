@@ -104,6 +104,7 @@ func TestHostileInput(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.Now = func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return clock }
+		h.Rejections = st // as serve does: the console's recent rejections
 		mux.Handle("/webhooks/"+p, h)
 	}
 	raised := config.Development()
@@ -296,6 +297,34 @@ func TestHostileInput(t *testing.T) {
 				t.Fatalf("queue %d/%d/%d %v", v, f, d, err)
 			}
 		})
+	}
+
+	// Each refusal is in the console's rejections, with no body, header
+	// value or credential.
+	kept, err := st.Rejections(ctx, 1000)
+	if err != nil || len(kept) != len(cases) {
+		t.Fatalf("%d rejections kept (%v), want %d", len(kept), err, len(cases))
+	}
+	for _, r := range kept {
+		row, _ := json.Marshal(r)
+		leaks := append([]string{}, secrets...)
+		for _, tc := range cases {
+			for _, vs := range tc.hdr {
+				for _, v := range vs {
+					if len(v) >= 8 && v != "application/json" {
+						leaks = append(leaks, v)
+					}
+				}
+			}
+			if len(tc.body) >= 8 {
+				leaks = append(leaks, string(tc.body))
+			}
+		}
+		for _, l := range leaks {
+			if strings.Contains(string(row), l) {
+				t.Fatalf("rejection %s keeps %.40q", row, l)
+			}
+		}
 	}
 
 	// Still healthy: a good delivery of each provider is accepted.

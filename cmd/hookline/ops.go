@@ -19,6 +19,7 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/hookline/hookline/shared/awsenv"
+	"github.com/hookline/hookline/shared/console"
 	"github.com/hookline/hookline/shared/queue/embedded"
 	"github.com/hookline/hookline/shared/queue/sqs"
 	"github.com/hookline/hookline/shared/store"
@@ -315,28 +316,7 @@ func replay(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func replayOne(ctx context.Context, b *backend, ev store.Event, dest string) error {
-	for range 5 {
-		keep := []store.Delivery{}
-		if dest != "" {
-			for _, d := range ev.Deliveries {
-				if d.Destination != dest {
-					keep = append(keep, d)
-				}
-			}
-		}
-		ok, err := b.store.SaveDeliveries(ctx, ev.ID, ev.Version, keep, store.StatusQueued)
-		if err != nil {
-			return err
-		}
-		if ok {
-			return b.enqueue(ctx, ev.ID, ev.Type)
-		}
-		// A processor moved it meanwhile: reload and try again.
-		if ev, err = b.store.Get(ctx, ev.ID); err != nil {
-			return err
-		}
-	}
-	return errors.New("the event keeps changing; try again")
+	return console.Replay(ctx, b.store, b.enqueue, ev, dest)
 }
 
 func newRedriveFlags() (*flag.FlagSet, backendFlags) {

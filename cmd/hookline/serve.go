@@ -26,6 +26,7 @@ import (
 type serveFlags struct {
 	addr, data, config *string
 	sweepEvery         *time.Duration
+	console            *consoleFlags
 }
 
 func newServeFlags() (*flag.FlagSet, serveFlags) {
@@ -35,6 +36,7 @@ func newServeFlags() (*flag.FlagSet, serveFlags) {
 		data:       fs.String("data", "./.hookline", "`directory` of the embedded SQLite store"),
 		config:     fs.String("config", "", "config `file` (default hookline.yaml if present, else the built-in development config)"),
 		sweepEvery: fs.Duration("sweep-every", 15*time.Second, "how often to re-enqueue events stuck unqueued"),
+		console:    addConsoleFlags(fs),
 	}
 }
 
@@ -47,8 +49,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
 		return fmt.Errorf("serve takes no arguments, got %q", args)
 	}
-	addr, data, cfgFile, sweepEvery := f.addr, f.data, f.config, f.sweepEvery
+	addr, data, cfgFile, sweepEvery, cf := f.addr, f.data, f.config, f.sweepEvery, f.console
 	log := wire.Logger(stdout)
+	if err := cf.check(); err != nil { // before anything starts: a refused console is a refused start
+		return err
+	}
 
 	cfg, dev, err := loadLocalConfig(ctx, *cfgFile)
 	if err != nil {
@@ -87,12 +92,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	ls.Routed = routedBy(cfg)
 
+	con, err := cf.console(cfg, st, q.Enqueue, log)
+	if err != nil {
+		return err
+	}
+
 	mux := http.NewServeMux()
 	for _, name := range cfg.Providers() {
 		h, err := wire.Handler(cfg, name, ls, q, log)
 		if err != nil {
 			return err
 		}
+		h.Observe = con.ObserveIngest
+		h.Rejections = st // the console's recent rejections
 		mux.Handle("/webhooks/"+name, h)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -106,6 +118,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	proc.History = con.Recorder(st)
 	runner := &deliver.Runner{Queue: q, Processor: proc, Workers: cfg.Processor.Workers, Visibility: proc.Lease(), Log: log}
 	runCtx, stopRunner := context.WithCancel(ctx)
 	runnerDone := make(chan struct{})
@@ -152,6 +165,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("serving", slog.String("addr", "http://"+ln.Addr().String()),
 		slog.String("data", *data), slog.Any("providers", cfg.Providers()))
+	// The console on its own listener, never on the webhook one.
+	cln, err := con.Listen()
+	if err != nil {
+		return err
+	}
+	consoleURL := "http://" + cln.Addr().String() + "/"
+	log.Info("console", slog.String("addr", consoleURL), slog.Bool("token", cf.token() != ""))
+	fmt.Fprintf(stderr, "hookline: console on %s\n", consoleURL)
+	consoleCtx, stopConsole := context.WithCancel(ctx)
+	consoleDone := make(chan error, 1)
+	go func() { consoleDone <- con.Serve(consoleCtx, cln) }()
+	defer func() { stopConsole(); <-consoleDone }()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {

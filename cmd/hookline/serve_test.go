@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -57,7 +58,11 @@ func startServe(t testing.TB, dataDir string, extra ...string) *server {
 	addr := ln.Addr().String()
 	ln.Close()
 	s := &server{url: "http://" + addr, logs: &bytes.Buffer{}}
-	s.cmd = exec.Command(bin, append([]string{"serve", "--addr", addr, "--data", dataDir}, extra...)...)
+	args := []string{"serve", "--addr", addr, "--data", dataDir}
+	if !slices.Contains(extra, "--console-addr") {
+		args = append(args, "--console-addr", "127.0.0.1:0") // tests run side by side: never the fixed default port
+	}
+	s.cmd = exec.Command(bin, append(args, extra...)...)
 	s.cmd.Dir = t.TempDir()
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {

@@ -37,4 +37,9 @@ type Outcome struct {
 	Class string
 	// RetryAfter is the destination's own hint (HTTP Retry-After), 0 if none.
 	RetryAfter time.Duration
+	// Response is the start of the destination's answer for the attempt
+	// history (HTTP: the response body; EventBridge, SQS: the error's code
+	// and message); the processor keeps its first store.MaxResponseBytes.
+	// It goes to the store only, never to a log line or metric.
+	Response string
 }

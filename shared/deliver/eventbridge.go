@@ -125,15 +125,17 @@ func (e *EventBridge) Deliver(ctx context.Context, ev store.Event, attempt int) 
 	if err != nil {
 		return awsErrorOutcome(err)
 	}
-	var code string
+	var code, msg string
 	if len(out.Entries) > 0 {
-		code = aws.ToString(out.Entries[0].ErrorCode)
+		code, msg = aws.ToString(out.Entries[0].ErrorCode), aws.ToString(out.Entries[0].ErrorMessage)
 	}
 	if code == "" && out.FailedEntryCount == 0 {
 		return Outcome{OK: true}
 	}
 	// A failed entry: EventBridge answered 200 and said why in the entry.
-	return awsCodeOutcome(code, smithy.FaultUnknown, 0, "")
+	o := awsCodeOutcome(code, smithy.FaultUnknown, 0, "")
+	o.Response = code + ": " + msg
+	return o
 }
 
 // eventBridgeEntrySize is the entry's size as EventBridge counts it

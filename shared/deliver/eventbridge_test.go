@@ -186,7 +186,10 @@ func TestEventBridgeMissingBusIsPermanent(t *testing.T) {
 	d := deliver.NewEventBridge(eb, config.Destination{Name: "bus", Type: "eventbridge", EventBus: "hl-missing-" + awsRandom(t)})
 	got := d.Deliver(t.Context(), awsTestEvent("leadron", "leadron.lead.created", "", `{"id":"evt_1"}`), 1)
 	want := deliver.Outcome{Permanent: true, StatusCode: 400, Class: "not_found"}
-	if got != want {
+	if !strings.Contains(got.Response, "does not exist") {
+		t.Errorf("Response %q does not carry EventBridge's message", got.Response)
+	}
+	if got.Response = ""; got != want {
 		t.Errorf("Deliver = %+v, want %+v", got, want)
 	}
 }
@@ -268,7 +271,7 @@ func TestEventBridgeNoAnswer(t *testing.T) {
 			})
 			start := time.Now()
 			got := d.Deliver(tc.ctx, awsTestEvent("leadron", "leadron.lead.created", "", `{"id":"evt_1"}`), 1)
-			if got != tc.want {
+			if got.Response = mustHaveResponse(t, got); got != tc.want {
 				t.Errorf("Deliver = %+v, want %+v", got, tc.want)
 			}
 			if took := time.Since(start); took > 5*time.Second {
@@ -321,7 +324,7 @@ func TestEventBridgeAnswers(t *testing.T) {
 			endpoint := awsFakeEndpoint(t, "application/x-amz-json-1.1", tc.answer)
 			d := deliver.NewEventBridge(awsEventBridgeAt(endpoint), config.Destination{Name: "bus", EventBus: "default"})
 			got := d.Deliver(t.Context(), awsTestEvent("leadron", "leadron.lead.created", "", `{"id":"evt_1"}`), 1)
-			if got != tc.want {
+			if got.Response = mustHaveResponse(t, got); got != tc.want {
 				t.Errorf("Deliver = %+v, want %+v", got, tc.want)
 			}
 		})

@@ -142,10 +142,13 @@ func (h *HTTP) Deliver(ctx context.Context, ev store.Event, attempt int) Outcome
 		return Outcome{Class: transportClass(ctx, actx, err)}
 	}
 	// Read a little of the answer so the connection can be reused; never
-	// more (a huge or endless answer must not hold the worker).
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+	// more (a huge or endless answer must not hold the worker). Its start
+	// goes to the attempt history.
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 	_ = resp.Body.Close()
-	return StatusOutcome(resp.StatusCode, resp.Header.Get("Retry-After"), h.now())
+	o := StatusOutcome(resp.StatusCode, resp.Header.Get("Retry-After"), h.now())
+	o.Response = string(answer[:min(len(answer), store.MaxResponseBytes)])
+	return o
 }
 
 // body encodes ev in the destination's format.

@@ -112,6 +112,9 @@ type Processor struct {
 	Log *slog.Logger
 	// Observe, if set, is called once per attempt (metrics).
 	Observe func(Attempt)
+	// History, if set, records every attempt (see history.go); nil: the
+	// Store, if it is an AttemptRecorder.
+	History AttemptRecorder
 	// Now is the clock (default time.Now). Deadlines are on the wall clock.
 	Now func() time.Time
 	// SaveMargin is kept free before ctx's deadline to save the results
@@ -226,6 +229,7 @@ func (p *Processor) process(ctx context.Context, id string) (Result, error) {
 	routes := p.matching(ev.Type)
 	attempts := p.attemptDue(ctx, ev, routes)
 	p.report(ctx, ev, routes, attempts)
+	defer p.recordHistory(ctx, ev, routes, attempts) // after the save below
 
 	// Save even when the caller's context ended during the attempts: a
 	// success that is not recorded would be sent again.

@@ -206,20 +206,22 @@ func awsErrorOutcome(err error) Outcome {
 		if errors.As(err, &withStatus) {
 			status = withStatus.HTTPStatusCode()
 		}
-		return awsCodeOutcome(api.ErrorCode(), api.ErrorFault(), status, api.ErrorMessage())
+		o := awsCodeOutcome(api.ErrorCode(), api.ErrorFault(), status, api.ErrorMessage())
+		o.Response = api.ErrorCode() + ": " + api.ErrorMessage()
+		return o
 	}
 	var timeout interface{ Timeout() bool }
 	var send *smithyhttp.RequestSendError
+	o := Outcome{Class: "sdk_error", Response: err.Error()}
 	switch {
 	case errors.Is(err, context.Canceled):
-		return Outcome{Class: "canceled"}
+		o.Class = "canceled"
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &timeout) && timeout.Timeout():
-		return Outcome{Class: "timeout"}
+		o.Class = "timeout"
 	case errors.As(err, &send):
-		return Outcome{Class: "connection"}
-	default:
-		return Outcome{Class: "sdk_error"}
+		o.Class = "connection"
 	}
+	return o
 }
 
 // AWS error codes by meaning. SQS sends query-compatible codes such as

@@ -366,6 +366,10 @@ func TestSQSDestMissingQueueIsPermanent(t *testing.T) {
 	url := strings.TrimSuffix(queuetest.MotoEndpoint(t), "/") + "/123456789012/hl-missing-" + awsRandom(t)
 	d := deliver.NewSQS(client, config.Destination{Name: "queue", Type: "sqs", QueueURL: url})
 	got := d.Deliver(t.Context(), awsTestEvent("leadron", "leadron.lead.created", "", `{"id":"evt_1"}`), 1)
+	if !strings.Contains(got.Response, "NonExistentQueue") {
+		t.Errorf("Response %q does not carry the SQS error", got.Response)
+	}
+	got.Response = ""
 	if want := (deliver.Outcome{Permanent: true, StatusCode: 400, Class: "not_found"}); got != want {
 		t.Errorf("Deliver = %+v, want %+v", got, want)
 	}
@@ -417,7 +421,8 @@ func TestSQSDestSizeLimit(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			d := deliver.NewSQS(tc.client, config.Destination{Name: "queue", Type: "sqs", QueueURL: tc.url})
-			if got := d.Deliver(t.Context(), sqsdEventOfSize(t, tc.size), 1); got != tc.want {
+			got := d.Deliver(t.Context(), sqsdEventOfSize(t, tc.size), 1)
+			if got.Response = ""; got != tc.want { // the answer's text: TestSQSDestAnswers
 				t.Errorf("Deliver(message of %d bytes) = %+v, want %+v", tc.size, got, tc.want)
 			}
 		})
@@ -444,7 +449,8 @@ func TestSQSDestNoAnswer(t *testing.T) {
 			url := tc.endpoint + "/123456789012/hl-queue"
 			d := deliver.NewSQS(awsSQSAt(tc.endpoint), config.Destination{Name: "queue", QueueURL: url, Timeout: config.Duration(tc.timeout)})
 			start := time.Now()
-			if got := d.Deliver(tc.ctx, awsTestEvent("leadron", "leadron.lead.created", "", `{"id":"evt_1"}`), 1); got != tc.want {
+			got := d.Deliver(tc.ctx, awsTestEvent("leadron", "leadron.lead.created", "", `{"id":"evt_1"}`), 1)
+			if got.Response = mustHaveResponse(t, got); got != tc.want {
 				t.Errorf("Deliver = %+v, want %+v", got, tc.want)
 			}
 			if took := time.Since(start); took > 5*time.Second {
@@ -487,7 +493,8 @@ func TestSQSDestAnswers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			endpoint := awsFakeEndpoint(t, "application/x-amz-json-1.0", tc.answer)
 			d := deliver.NewSQS(awsSQSAt(endpoint), config.Destination{Name: "queue", QueueURL: endpoint + "/123456789012/hl-queue"})
-			if got := d.Deliver(t.Context(), awsTestEvent("leadron", "leadron.lead.created", "", `{"id":"evt_1"}`), 1); got != tc.want {
+			got := d.Deliver(t.Context(), awsTestEvent("leadron", "leadron.lead.created", "", `{"id":"evt_1"}`), 1)
+			if got.Response = mustHaveResponse(t, got); got != tc.want {
 				t.Errorf("Deliver = %+v, want %+v", got, tc.want)
 			}
 		})

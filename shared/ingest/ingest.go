@@ -121,6 +121,8 @@ type Handler struct {
 	Now func() time.Time
 	// Observe, if set, is called once per delivery with its result (metrics).
 	Observe func(Result)
+	// Rejections, if set, keeps every rejected delivery (rejections.go).
+	Rejections RejectionRecorder
 }
 
 // Request is one delivery as the transport saw it.
@@ -182,6 +184,7 @@ func (h *Handler) Handle(ctx context.Context, req Request) Response {
 	res.Status = resp.Status
 	res.Duration = h.now().Sub(start)
 	h.log(ctx, req, res)
+	h.recordRejection(ctx, req, res)
 	if h.Observe != nil {
 		h.Observe(res)
 	}

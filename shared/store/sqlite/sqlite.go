@@ -286,6 +286,9 @@ func Open(path string) (*Store, error) {
 	if err := migrate(s.w); err != nil {
 		return nil, err
 	}
+	if err := openConsole(s.w); err != nil {
+		return nil, err
+	}
 	if s.r, err = sql.Open("sqlite", rdsn); err != nil {
 		return nil, unavailable("open", err)
 	}
