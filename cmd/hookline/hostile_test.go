@@ -114,6 +114,7 @@ func TestHostileInput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		h.Rejections = st
 		mux.Handle("/raised/webhooks/"+p, h)
 	}
 	srv := httptest.NewServer(mux)
