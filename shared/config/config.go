@@ -97,6 +97,13 @@ type Destination struct {
 	MaxAttempts int               `yaml:"max_attempts"`
 	EventBus    string            `yaml:"event_bus"` // eventbridge
 	QueueURL    string            `yaml:"queue_url"` // sqs
+	// Filter and Transform are jq programs over the event document (see
+	// programs.go and DESIGN.md "Filters and transforms"), kept as written:
+	// no ${ENV} or secret reference is resolved in them. ContentType is the
+	// media type of a transformed HTTP body (default application/json).
+	Filter      string `yaml:"filter"`
+	Transform   string `yaml:"transform"`
+	ContentType string `yaml:"content_type"`
 }
 
 // Defaults.
@@ -168,6 +175,7 @@ func Parse(ctx context.Context, data []byte, lookupEnv func(string) (string, boo
 	if err := dec.Decode(&root); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
+	programs := takePrograms(&root)
 	if err := resolveNode(ctx, &root, lookupEnv, res); err != nil {
 		return nil, err
 	}
@@ -184,6 +192,7 @@ func Parse(ctx context.Context, data []byte, lookupEnv func(string) (string, boo
 	if err := strict.Decode(&c); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
+	programs.restore(&c)
 	if err := c.normalize(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
@@ -333,11 +342,14 @@ func (c *Config) normalize() error {
 				return fmt.Errorf("%s.events: %q is not a valid glob", where, g)
 			}
 		}
-		if d.Format == "" {
+		if err := d.checkPrograms(fmt.Sprintf("%s (%s)", where, d.Name)); err != nil {
+			return err
+		}
+		if d.Format == "" && d.Transform == "" {
 			d.Format = "cloudevents"
 		}
 		switch d.Format {
-		case "cloudevents", "raw", "normalized":
+		case "cloudevents", "raw", "normalized", "":
 		default:
 			return fmt.Errorf("%s.format %q: use cloudevents, raw or normalized", where, d.Format)
 		}
