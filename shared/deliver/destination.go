@@ -37,4 +37,8 @@ type Outcome struct {
 	Class string
 	// RetryAfter is the destination's own hint (HTTP Retry-After), 0 if none.
 	RetryAfter time.Duration
+	// Error is a message kept with the delivery state where the class says
+	// too little (a filter or transform error), at most
+	// store.MaxErrorLen bytes. Never logged.
+	Error string
 }
