@@ -42,7 +42,8 @@ FUZZ_TARGETS := \
 	FuzzVerify:./shared/provider/tomba \
 	FuzzMembers:./shared/provider/tomba \
 	FuzzHandle:./shared/ingest \
-	FuzzHas:./shared/jsondup
+	FuzzHas:./shared/jsondup \
+	FuzzDocument:./shared/deliver
 
 fuzz-short:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -168,7 +168,7 @@ func (h *Handler) handle(ctx context.Context, req Request, now time.Time, res *R
 	}
 	res.Type = d.Type
 
-	ev, err := newEvent(d, now, h.retention())
+	ev, err := NewEvent(d, now, h.retention())
 	if err != nil {
 		return h.fail(res, err)
 	}
@@ -233,8 +233,9 @@ func (h *Handler) checkTransport(req Request) error {
 	return nil
 }
 
-// newEvent builds the stored event from a verified delivery.
-func newEvent(d provider.Delivery, now time.Time, retention time.Duration) (store.Event, error) {
+// NewEvent builds the stored event of a verified delivery received at now,
+// kept for retention: a new ULID, status received.
+func NewEvent(d provider.Delivery, now time.Time, retention time.Duration) (store.Event, error) {
 	norm, err := json.Marshal(d.Normalized)
 	if err != nil {
 		return store.Event{}, err
