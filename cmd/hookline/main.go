@@ -26,6 +26,9 @@ Usage:
   hookline replay  [--data DIR | --aws] (--id ID | --provider P | --type GLOB | --status S | --since D)
                    [--destination NAME] [--dry-run]
   hookline redrive [--data DIR | --aws --dlq-url URL]
+  hookline transform --destination NAME [--config FILE] [--document]
+                   (--event ID [--data DIR | --aws] | --file BODY.json --provider P --type T [--tenant ID])
+                                       dry run of a destination's filter and transform: what it would send
 `
 
 func main() {
@@ -53,6 +56,8 @@ func run(ctx context.Context, args []string) error {
 		return replay(ctx, args[1:], os.Stdout)
 	case "redrive":
 		return redrive(ctx, args[1:], os.Stdout)
+	case "transform":
+		return transformCmd(ctx, args[1:], os.Stdout)
 	case "invoke":
 		return invokeCmd(ctx, args[1:], os.Stdout)
 	case "load":

@@ -2,6 +2,7 @@ package deliver
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -106,21 +107,23 @@ func (e *EventBridge) Deliver(ctx context.Context, ev store.Event, attempt int) 
 // entry's detail. EventBridge takes only a JSON object there: any other
 // value is a permanent transform_error.
 func (e *EventBridge) DeliverBody(ctx context.Context, ev store.Event, attempt int, body []byte) Outcome {
-	if !isJSONObject(body) {
-		return Outcome{Permanent: true, Class: "transform_error",
-			Error: "transform: an EventBridge detail must be a JSON object"}
-	}
 	return e.put(ctx, ev, body)
 }
+
+// errDetailNotObject: a transform's output that EventBridge cannot take.
+var errDetailNotObject = errors.New("transform: an EventBridge detail must be a JSON object")
 
 // MaxBodyBytes bounds a transformed detail: the entry's limit.
 func (e *EventBridge) MaxBodyBytes() int { return MaxEventBridgeEntryBytes }
 
 // Entry is the PutEvents entry of ev, as Deliver sends it (and hookline
 // transform prints it): detail the CloudEvent, or transformed (a
-// transform's output, when not nil).
+// transform's output, when not nil; it must be a JSON object).
 func (e *EventBridge) Entry(ev store.Event, transformed []byte) (ebtypes.PutEventsRequestEntry, error) {
 	detail := transformed
+	if detail != nil && !isJSONObject(detail) {
+		return ebtypes.PutEventsRequestEntry{}, errDetailNotObject
+	}
 	if detail == nil {
 		var err error
 		if detail, err = NewCloudEvent(ev, e.normalized).Marshal(); err != nil {
@@ -145,6 +148,9 @@ func (e *EventBridge) Entry(ev store.Event, transformed []byte) (ebtypes.PutEven
 
 func (e *EventBridge) put(ctx context.Context, ev store.Event, transformed []byte) Outcome {
 	entry, err := e.Entry(ev, transformed)
+	if errors.Is(err, errDetailNotObject) {
+		return Outcome{Permanent: true, Class: "transform_error", Error: err.Error()}
+	}
 	if err != nil {
 		return Outcome{Permanent: true, Class: "bad_event"}
 	}
