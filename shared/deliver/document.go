@@ -8,6 +8,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/itchyny/gojq"
 
 	"github.com/hookline/hookline/shared/store"
@@ -73,8 +74,14 @@ func orNull(s string) any {
 	return s
 }
 
-// decodeJSON decodes one JSON value (empty input: null) with numbers as
-// json.Number.
+// decodeJSON decodes one JSON value (empty input: null) into gojq's values,
+// numbers as json.Number. The tokens come from json/v2's jsontext (one
+// pass, about twice as fast here as encoding/json's Decoder, which scans a
+// value twice); building map[string]any, []any and json.Number from them is
+// the only hand-written part: no library makes gojq's value types with
+// numbers kept exact. As encoding/json would, it takes a member named
+// twice (the last wins) and an escaped lone surrogate (as U+FFFD); it
+// refuses bytes that are not UTF-8 and anything after the value.
 func decodeJSON(b []byte) (any, error) {
 	if len(b) == 0 {
 		return nil, nil
@@ -82,16 +89,61 @@ func decodeJSON(b []byte) (any, error) {
 	if !utf8.Valid(b) {
 		return nil, errDocument
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	dec := jsontext.NewDecoder(bytes.NewReader(b), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	v, err := readValue(dec)
+	if err != nil {
 		return nil, errDocument
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := dec.ReadToken(); err != io.EOF {
 		return nil, errDocument // trailing data
 	}
 	return v, nil
+}
+
+// readValue reads the next JSON value of dec.
+func readValue(dec *jsontext.Decoder) (any, error) {
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return nil, err
+	}
+	switch tok.Kind() {
+	case 'n':
+		return nil, nil
+	case 'f', 't':
+		return tok.Bool(), nil
+	case '"':
+		return tok.String(), nil
+	case '0':
+		return json.Number(tok.String()), nil
+	case '{':
+		m := make(map[string]any)
+		for dec.PeekKind() != '}' {
+			name, err := dec.ReadToken()
+			if err != nil {
+				return nil, err
+			}
+			key := name.String() // a token is valid until the next read
+			v, err := readValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			m[key] = v
+		}
+		_, err := dec.ReadToken()
+		return m, err
+	case '[':
+		a := []any{}
+		for dec.PeekKind() != ']' {
+			v, err := readValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			a = append(a, v)
+		}
+		_, err := dec.ReadToken()
+		return a, err
+	}
+	return nil, errDocument
 }
 
 // lazyDocument builds an event's document once, on first use, for every

@@ -100,8 +100,9 @@ func position(src string, offset int) (line, col int) {
 // safe to store with the delivery state: see Message.
 type ProgramError struct {
 	Kind string // KindFilter or KindTransform
-	// Stopped: the caller's context ended (not the program's fault, and
-	// not permanent); the run says nothing about the program.
+	// Stopped: the caller's context ended first (the processor stopping,
+	// or the attempt's own deadline when it is shorter than EvalTimeout):
+	// not the program's fault, and not permanent.
 	Stopped bool
 	msg     string
 }
@@ -129,12 +130,12 @@ func (p *Program) fail(format string, args ...any) *ProgramError {
 // is stored with the destination's delivery state (beside the event body it
 // came from) and printed by hookline transform, never logged: the processor
 // logs the class only (filter_error, transform_error).
-func (p *Program) runError(ctx, run context.Context, err error) *ProgramError {
-	switch {
-	case ctx.Err() != nil:
-		return &ProgramError{Kind: p.kind, Stopped: true, msg: "stopped: " + ctx.Err().Error()}
-	case run.Err() != nil:
+func (p *Program) runError(run context.Context, err error) *ProgramError {
+	switch cause := context.Cause(run); {
+	case cause == errEvalBound:
 		return p.fail("stopped after running for its bound of %v (does it loop?)", EvalTimeout)
+	case cause != nil:
+		return &ProgramError{Kind: p.kind, Stopped: true, msg: "stopped: " + cause.Error()}
 	}
 	var ve gojq.ValueError
 	if errors.As(err, &ve) {
@@ -162,7 +163,7 @@ func (p *Program) runError(ctx, run context.Context, err error) *ProgramError {
 // body). gojq never modifies doc, so one document can be shared by
 // concurrent runs.
 func (p *Program) run(ctx context.Context, doc any) (any, *ProgramError) {
-	rctx, cancel := context.WithTimeout(ctx, EvalTimeout)
+	rctx, cancel := context.WithTimeoutCause(ctx, EvalTimeout, errEvalBound)
 	defer cancel()
 	iter := p.code.RunWithContext(rctx, doc)
 	v, ok := iter.Next()
@@ -170,17 +171,20 @@ func (p *Program) run(ctx context.Context, doc any) (any, *ProgramError) {
 		return nil, p.fail("produced no value; it must produce exactly one")
 	}
 	if err, isErr := v.(error); isErr {
-		return nil, p.runError(ctx, rctx, err)
+		return nil, p.runError(rctx, err)
 	}
 	w, more := iter.Next()
 	if more && !isHalt(w) {
 		if err, isErr := w.(error); isErr {
-			return nil, p.runError(ctx, rctx, err)
+			return nil, p.runError(rctx, err)
 		}
 		return nil, p.fail("produced more than one value; it must produce exactly one (collect several with [...])")
 	}
 	return v, nil
 }
+
+// errEvalBound is the cause of a run's end at EvalTimeout.
+var errEvalBound = errors.New("the evaluation bound")
 
 // isHalt reports a bare halt: the end of the output, not an error.
 func isHalt(v any) bool {

@@ -292,6 +292,14 @@ func TestDocument(t *testing.T) {
 	if !reflect.DeepEqual(got, []any{nil, nil, nil, "2025-11-25T14:03:07.123456789Z"}) {
 		t.Errorf("bare event = %#v", got)
 	}
+	// As deep as encoding/json goes (ingest's parsers), and no deeper.
+	for _, depth := range []int{9999, 10000, 10001, 20000} {
+		deep := ev
+		deep.Raw = []byte(strings.Repeat("[", depth) + strings.Repeat("]", depth))
+		if _, err := deliver.Document(deep); (err == nil) != json.Valid(deep.Raw) {
+			t.Errorf("depth %d: Document error %v, encoding/json valid %v", depth, err, json.Valid(deep.Raw))
+		}
+	}
 	for _, raw := range []string{`{"a":`, "{\"a\":\"\xff\"}", `{"a":1} {"b":2}`, `nope`} {
 		bad := ev
 		bad.Raw = []byte(raw)

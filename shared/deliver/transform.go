@@ -26,9 +26,10 @@ import (
 //     filter value that is not a boolean, a run over EvalTimeout, a
 //     transform output over the destination's limit) fails the attempt
 //     permanently: one attempt, class filter_error or transform_error, the
-//     message in store.Delivery.LastError. Only a run cut short because the
-//     processor itself was stopped is not the program's fault; that attempt
-//     is transient.
+//     message in store.Delivery.LastError. Only a run cut short by the
+//     attempt's context (the processor stopping, or a destination timeout
+//     shorter than EvalTimeout) is not the program's fault: that attempt is
+//     transient (canceled or timeout).
 
 // BodySender is a destination that can send a transform's output in place
 // of its format. Every destination type that sends a body (http,
@@ -109,6 +110,9 @@ func attemptRoute(ctx context.Context, r Route, ev store.Event, doc *lazyDocumen
 	pass, body, perr := r.Programs.Apply(ctx, d, limit)
 	switch {
 	case perr != nil && perr.Stopped:
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return Outcome{Class: "timeout"}, false
+		}
 		return Outcome{Class: "canceled"}, false
 	case perr != nil:
 		return Outcome{Permanent: true, Class: perr.Class(), Error: perr.Error()}, false

@@ -324,3 +324,23 @@ func TestTransformEventBridgeAndSQS(t *testing.T) {
 		t.Errorf("array detail = %+v, want a permanent transform_error", d)
 	}
 }
+
+// A destination timeout shorter than EvalTimeout ends a runaway program
+// first: that is the attempt's deadline, a transient timeout, retried
+// until max_attempts like any other.
+func TestProgramPastTheAttemptTimeout(t *testing.T) {
+	ev := testEvent("01JSHORTTIMEOUT")
+	st := newMemStore(ev)
+	dest := &bodyDest{fakeDest: &fakeDest{name: "crm", script: []deliver.Outcome{ok200}}, max: 1 << 20}
+	r := programRoute(t, dest, 2, "", `def f: f; f`)
+	r.Config.Timeout = config.Duration(50 * time.Millisecond)
+	c := newClock()
+	p := newProcessor(st, c, r)
+	if runs := drain(t, p, c, ev.ID); runs != 2 {
+		t.Errorf("done after %d runs, want 2", runs)
+	}
+	d := delivery(t, st.event(ev.ID), "crm")
+	if d.Attempts != 2 || d.LastClass != "timeout" || d.FailedAt.IsZero() || d.LastError != "" {
+		t.Errorf("delivery = %+v, want 2 timeouts, then failed", d)
+	}
+}
