@@ -15,6 +15,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/hookline/hookline/shared/awsenv"
+	"github.com/hookline/hookline/shared/awsenv/processor"
 	"github.com/hookline/hookline/shared/config"
 	"github.com/hookline/hookline/shared/queue/queuetest"
 	sqsq "github.com/hookline/hookline/shared/queue/sqs"
@@ -205,7 +206,7 @@ func TestProcessorDeliversFromSQS(t *testing.T) {
 	}
 	m := msgs[0]
 
-	h, err := awsenv.Processor(ctx)
+	h, err := processor.Handler(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
