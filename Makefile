@@ -60,6 +60,7 @@ bench:
 	$(MAKE) --no-print-directory bench-serve | tee -a "$$out"; \
 	$(GO) test -run '^$$' -bench 'BenchmarkVerify$$|BenchmarkHandle$$|BenchmarkHas$$' -benchmem ./shared/... | tee -a "$$out"; \
 	$(GO) test -run '^$$' -bench RunnerToHTTPSink -benchtime 5000x ./shared/deliver | tee -a "$$out"; \
+	$(GO) test -run '^$$' -bench 'SlackPrograms|ForwardingPrograms' -benchtime 2000x ./shared/deliver | tee -a "$$out"; \
 	$(GO) test -run '^$$' -bench EndToEnd -benchtime 1x ./cmd/hookline | tee -a "$$out"; \
 	$(MAKE) --no-print-directory bench-lambda | tee -a "$$out"; \
 	echo; .ci/bench-table < "$$out"

@@ -45,7 +45,8 @@ func (q *countingQueue) Delete(ctx context.Context, receipt string) error {
 func BenchmarkRunnerToHTTPSink(b *testing.B) {
 	for _, workers := range []int{8, 16, 32, 64} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
-			b.ReportMetric(forward(b, workers, httpDest("sink", "", "cloudevents"), fill), "deliveries/s")
+			rate, _ := forward(b, workers, httpDest("sink", "", "cloudevents"), fill)
+			b.ReportMetric(rate, "deliveries/s")
 		})
 	}
 }
@@ -63,24 +64,31 @@ func BenchmarkForwardingPrograms(b *testing.B) {
 	slack := readmeDestination(b, "slack-hot-leads")
 	plain := slack
 	plain.Filter, plain.Transform, plain.ContentType, plain.Format = "", "", "", "cloudevents"
-	var with, without float64
+	var with, without, cpuWith, cpuWithout float64
 	for _, programs := range []bool{false, true, true, false} {
 		if programs {
-			with += forward(b, config.DefaultWorkers, slack, fillSlackSamples) / 2
+			rate, cpu := forward(b, config.DefaultWorkers, slack, fillSlackSamples)
+			with, cpuWith = with+rate/2, cpuWith+float64(cpu)/2
 		} else {
-			without += forward(b, config.DefaultWorkers, plain, fillSlackSamples) / 2
+			rate, cpu := forward(b, config.DefaultWorkers, plain, fillSlackSamples)
+			without, cpuWithout = without+rate/2, cpuWithout+float64(cpu)/2
 		}
 	}
 	b.ReportMetric(without, "plain-deliveries/s")
 	b.ReportMetric(with, "programs-deliveries/s")
 	b.ReportMetric(100*with/without, "ratio-%")
+	// The process's CPU time per delivery while delivering: where the
+	// programs' own cost shows when a busy machine blurs the rates.
+	b.ReportMetric(cpuWithout/float64(b.N)/1e3, "plain-cpu-µs/delivery")
+	b.ReportMetric(cpuWith/float64(b.N)/1e3, "programs-cpu-µs/delivery")
 }
 
 // forward is the forwarding benchmark: b.N events stored and queued by
 // fillFn, then a runner with workers delivers them to a local receiver
 // through the destination d (its URL replaced by the receiver's). It
-// returns the rate, deliveries per second; only the delivering is timed.
-func forward(b *testing.B, workers int, d config.Destination, fillFn func(*testing.B, embeddedSetup, int)) float64 {
+// returns the rate, deliveries per second, and the process's CPU time while
+// delivering; only the delivering is timed.
+func forward(b *testing.B, workers int, d config.Destination, fillFn func(*testing.B, embeddedSetup, int)) (rate float64, cpu time.Duration) {
 	b.StopTimer()
 	var got atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -103,21 +111,21 @@ func forward(b *testing.B, workers int, d config.Destination, fillFn func(*testi
 	stopped := make(chan struct{})
 
 	b.StartTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	go func() { defer close(stopped); r.Run(ctx) }()
 	select {
 	case <-q.done:
 	case <-time.After(5 * time.Minute):
 		b.Fatalf("only %d of %d delivered", q.deleted.Load(), b.N)
 	}
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), cpuTime()-cpu0
 	b.StopTimer()
 	cancel()
 	<-stopped
 	if got.Load() != int64(b.N) {
 		b.Fatalf("sink got %d requests for %d events", got.Load(), b.N)
 	}
-	return float64(b.N) / elapsed.Seconds()
+	return float64(b.N) / elapsed.Seconds(), cpu
 }
 
 // BenchmarkSlackPrograms measures what the README's Slack example adds to
