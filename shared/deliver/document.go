@@ -75,9 +75,10 @@ func orNull(s string) any {
 }
 
 // decodeJSON decodes one JSON value (empty input: null) into gojq's values,
-// numbers as json.Number. The tokens come from json/v2's jsontext (one
-// pass, about twice as fast here as encoding/json's Decoder, which scans a
-// value twice); building map[string]any, []any and json.Number from them is
+// numbers as json.Number. The tokens come from json/v2's jsontext, reading
+// b in place through a bytes.Buffer (one pass, without a copy: about half
+// the time of encoding/json's Decoder, which copies and scans a value
+// twice); building map[string]any, []any and json.Number from them is
 // the only hand-written part: no library makes gojq's value types with
 // numbers kept exact. As encoding/json would, it takes a member named
 // twice (the last wins) and an escaped lone surrogate (as U+FFFD); it
@@ -89,7 +90,7 @@ func decodeJSON(b []byte) (any, error) {
 	if !utf8.Valid(b) {
 		return nil, errDocument
 	}
-	dec := jsontext.NewDecoder(bytes.NewReader(b), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	dec := jsontext.NewDecoder(bytes.NewBuffer(b), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	v, err := readValue(dec)
 	if err != nil {
 		return nil, errDocument

@@ -72,7 +72,11 @@ func FuzzDocument(f *testing.F) {
 			ReceivedAt: at, OccurredAt: at.Add(-time.Second), Raw: raw, Normalized: normalized,
 		}
 		valid := func(b []byte) bool { return len(b) == 0 || (utf8.Valid(b) && json.Valid(b)) }
+		rawBefore, normBefore := bytes.Clone(raw), bytes.Clone(normalized)
 		out, err := deliver.DocumentJSON(ev)
+		if !bytes.Equal(raw, rawBefore) || !bytes.Equal(normalized, normBefore) {
+			t.Fatal("DocumentJSON modified the stored body or record")
+		}
 		if want := valid(raw) && valid(normalized); (err == nil) != want {
 			t.Fatalf("DocumentJSON error %v, want error: %v (raw %q, normalized %q)", err, !want, raw, normalized)
 		}
