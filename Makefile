@@ -42,7 +42,8 @@ FUZZ_TARGETS := \
 	FuzzVerify:./shared/provider/journeybee \
 	FuzzVerify:./shared/provider/leadron \
 	FuzzVerify:./shared/provider/tomba \
-	FuzzHandle:./shared/ingest
+	FuzzHandle:./shared/ingest \
+	FuzzDocument:./shared/deliver
 
 fuzz-short:
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -59,6 +60,7 @@ bench:
 	$(MAKE) --no-print-directory bench-serve | tee -a "$$out"; \
 	$(GO) test -run '^$$' -bench 'BenchmarkVerify$$|BenchmarkVerifyManyMembers$$|BenchmarkHandle$$' -benchmem ./shared/... | tee -a "$$out"; \
 	$(GO) test -run '^$$' -bench RunnerToHTTPSink -benchtime 5000x ./shared/deliver | tee -a "$$out"; \
+	$(GO) test -run '^$$' -bench 'SlackPrograms|ForwardingPrograms' -benchtime 2000x ./shared/deliver | tee -a "$$out"; \
 	$(GO) test -run '^$$' -bench EndToEnd -benchtime 1x ./cmd/hookline | tee -a "$$out"; \
 	$(MAKE) --no-print-directory bench-lambda | tee -a "$$out"; \
 	$(MAKE) --no-print-directory bench-cost | tee -a "$$out"; \

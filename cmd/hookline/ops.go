@@ -236,6 +236,8 @@ func eventsCmd(ctx context.Context, args []string, stdout io.Writer) error {
 			switch {
 			case d.Delivered():
 				state = "delivered"
+			case d.Filtered():
+				state = "filtered"
 			case d.Settled():
 				state = "failed"
 			}

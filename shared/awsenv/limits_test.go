@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/hookline/hookline/shared/awsenv"
+	"github.com/hookline/hookline/shared/awsenv/processor"
 	"github.com/hookline/hookline/shared/config"
 	"github.com/hookline/hookline/shared/ingest"
 	"github.com/hookline/hookline/shared/provider/journeybee"
@@ -154,7 +155,7 @@ func TestMaxBodyOverDynamoDBLimitRefused(t *testing.T) {
 	withConfig(t, table, queueURL, config.DevelopmentYAML+fmt.Sprintf("ingest: { max_body_bytes: %d }\n", dynamo.MaxBodyBytes+1))
 	for _, build := range []func() error{
 		func() error { _, err := awsenv.IngestHandler(ctx, "leadron"); return err },
-		func() error { _, err := awsenv.Processor(ctx); return err },
+		func() error { _, err := processor.Handler(ctx); return err },
 	} {
 		if err := build(); err == nil || !strings.Contains(err.Error(), "ingest.max_body_bytes") || !strings.Contains(err.Error(), "DynamoDB") {
 			t.Fatalf("cold start with max_body_bytes over %d: %v", dynamo.MaxBodyBytes, err)
@@ -214,7 +215,7 @@ func (s *countingSink) count() int { s.mu.Lock(); defer s.mu.Unlock(); return le
 func forwardAll(t *testing.T, queueURL string) {
 	t.Helper()
 	ctx := context.Background()
-	p, err := awsenv.Processor(ctx)
+	p, err := processor.Handler(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

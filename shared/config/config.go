@@ -127,6 +127,13 @@ type Destination struct {
 	MaxAttempts int               `yaml:"max_attempts"`
 	EventBus    string            `yaml:"event_bus"` // eventbridge
 	QueueURL    string            `yaml:"queue_url"` // sqs
+	// Filter and Transform are jq programs over the event document (see
+	// programs.go and DESIGN.md "Filters and transforms"), kept as written:
+	// no ${ENV} or secret reference is resolved in them. ContentType is the
+	// media type of a transformed HTTP body (default application/json).
+	Filter      string `yaml:"filter"`
+	Transform   string `yaml:"transform"`
+	ContentType string `yaml:"content_type"`
 }
 
 // Defaults.
@@ -364,8 +371,8 @@ func (r refResolver) walk(v reflect.Value, path string, secret bool) error {
 		t := v.Type()
 		for i := range t.NumField() {
 			key := yamlName(t.Field(i))
-			if key == "" {
-				continue
+			if key == "" || isProgramKey(key) {
+				continue // jq programs are kept as written: nothing in them is resolved
 			}
 			name := key
 			if path != "" {
@@ -662,11 +669,14 @@ func (c *Config) normalize(scope Scope) error {
 				return fmt.Errorf("%s.events: %q is not a valid glob", where, g)
 			}
 		}
-		if d.Format == "" {
+		if err := d.checkPrograms(fmt.Sprintf("%s (%s)", where, d.Name)); err != nil {
+			return err
+		}
+		if d.Format == "" && d.Transform == "" {
 			d.Format = "cloudevents"
 		}
 		switch d.Format {
-		case "cloudevents", "raw", "normalized":
+		case "cloudevents", "raw", "normalized", "":
 		default:
 			return fmt.Errorf("%s.format %q: use cloudevents, raw or normalized", where, d.Format)
 		}

@@ -42,4 +42,8 @@ type Outcome struct {
 	// and message); the processor keeps its first store.MaxResponseBytes.
 	// It goes to the store only, never to a log line or metric.
 	Response string
+	// Error is a message kept with the delivery state where the class says
+	// too little (a filter or transform error), at most
+	// store.MaxErrorLen bytes. Never logged.
+	Error string
 }

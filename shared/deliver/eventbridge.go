@@ -2,6 +2,7 @@ package deliver
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -35,7 +36,8 @@ const MaxEventBridgeEntryBytes = 1<<20 - 1
 //     its received-at.
 //   - Detail the CloudEvents 1.0 JSON of the event (NewCloudEvent): data is
 //     the provider's original body, or the canonical record with format
-//     "normalized". Rules therefore match on detail.data.<field>, and
+//     "normalized". With a transform, its output is the detail instead
+//     (DeliverBody; it must be a JSON object). Rules therefore match on detail.data.<field>, and
 //     detail.id is hookline's event id, the same on every retry (EventBridge
 //     gives every put a new event id of its own, so consumers dedupe on
 //     detail.id).
@@ -98,9 +100,35 @@ func (e *EventBridge) Name() string { return e.name }
 
 // Deliver puts ev on the bus; attempt does not change what is sent.
 func (e *EventBridge) Deliver(ctx context.Context, ev store.Event, attempt int) Outcome {
-	detail, err := NewCloudEvent(ev, e.normalized).Marshal()
-	if err != nil {
-		return Outcome{Permanent: true, Class: "bad_event"}
+	return e.put(ctx, ev, nil)
+}
+
+// DeliverBody puts ev on the bus with body, a transform's output, as the
+// entry's detail. EventBridge takes only a JSON object there: any other
+// value is a permanent transform_error.
+func (e *EventBridge) DeliverBody(ctx context.Context, ev store.Event, attempt int, body []byte) Outcome {
+	return e.put(ctx, ev, body)
+}
+
+// errDetailNotObject: a transform's output that EventBridge cannot take.
+var errDetailNotObject = errors.New("transform: an EventBridge detail must be a JSON object")
+
+// MaxBodyBytes bounds a transformed detail: the entry's limit.
+func (e *EventBridge) MaxBodyBytes() int { return MaxEventBridgeEntryBytes }
+
+// Entry is the PutEvents entry of ev, as Deliver sends it (and hookline
+// transform prints it): detail the CloudEvent, or transformed (a
+// transform's output, when not nil; it must be a JSON object).
+func (e *EventBridge) Entry(ev store.Event, transformed []byte) (ebtypes.PutEventsRequestEntry, error) {
+	detail := transformed
+	if detail != nil && !isJSONObject(detail) {
+		return ebtypes.PutEventsRequestEntry{}, errDetailNotObject
+	}
+	if detail == nil {
+		var err error
+		if detail, err = NewCloudEvent(ev, e.normalized).Marshal(); err != nil {
+			return ebtypes.PutEventsRequestEntry{}, err
+		}
 	}
 	at := ev.OccurredAt
 	if at.IsZero() {
@@ -114,6 +142,17 @@ func (e *EventBridge) Deliver(ctx context.Context, ev store.Event, attempt int) 
 	}
 	if e.bus != "" {
 		entry.EventBusName = aws.String(e.bus)
+	}
+	return entry, nil
+}
+
+func (e *EventBridge) put(ctx context.Context, ev store.Event, transformed []byte) Outcome {
+	entry, err := e.Entry(ev, transformed)
+	if errors.Is(err, errDetailNotObject) {
+		return Outcome{Permanent: true, Class: "transform_error", Error: err.Error()}
+	}
+	if err != nil {
+		return Outcome{Permanent: true, Class: "bad_event"}
 	}
 	if eventBridgeEntrySize(entry) > MaxEventBridgeEntryBytes {
 		return Outcome{Permanent: true, Class: "too_large"}

@@ -33,7 +33,9 @@ var reservedHeaders = []string{HeaderWebhookID, HeaderWebhookTimestamp, HeaderWe
 // CloudEvents 1.0 structured JSON of the event (NewCloudEvent, data = the
 // provider's body) as application/cloudevents+json; normalized the same
 // envelope with data = the canonical record; raw the provider's body byte
-// for byte as application/json. Every request carries the configured static
+// for byte as application/json. With a transform, the transform's output
+// is the body (DeliverBody), as the configured content_type (default
+// application/json). Every request carries the configured static
 // headers, User-Agent, and the Standard Webhooks headers: webhook-id (the
 // event id, the same on every retry), webhook-timestamp (the attempt's Unix
 // seconds) and webhook-signature (see Signer).
@@ -64,6 +66,8 @@ type HTTP struct {
 	signer  *Signer
 	client  *http.Client
 	now     func() time.Time
+
+	contentType string // of a transformed body
 }
 
 // NewHTTP returns the http destination d, posting through client (share one
@@ -84,6 +88,8 @@ func NewHTTP(d config.Destination, client *http.Client) (*HTTP, error) {
 		signer:  signer,
 		client:  client,
 		now:     time.Now,
+
+		contentType: d.ContentType,
 	}
 	for k, v := range d.Headers {
 		for _, r := range reservedHeaders {
@@ -95,6 +101,9 @@ func NewHTTP(d config.Destination, client *http.Client) (*HTTP, error) {
 	}
 	if h.timeout <= 0 {
 		h.timeout = config.DefaultHTTPTimeout
+	}
+	if h.contentType == "" {
+		h.contentType = config.DefaultTransformContentType
 	}
 	return h, nil
 }
@@ -117,25 +126,31 @@ func (h *HTTP) Name() string { return h.name }
 
 // Deliver makes one POST; attempt does not change what is sent.
 func (h *HTTP) Deliver(ctx context.Context, ev store.Event, attempt int) Outcome {
-	body, contentType, err := h.body(ev)
-	if err != nil {
-		return Outcome{Permanent: true, Class: "bad_event"}
-	}
+	return h.post(ctx, ev, nil)
+}
+
+// DeliverBody makes one POST of body, a transform's output, as the
+// destination's content_type.
+func (h *HTTP) DeliverBody(ctx context.Context, ev store.Event, attempt int, body []byte) Outcome {
+	return h.post(ctx, ev, body)
+}
+
+// MaxHTTPBodyBytes bounds a transformed HTTP body.
+const MaxHTTPBodyBytes = 1 << 20
+
+// MaxBodyBytes is the largest transformed body the destination sends.
+func (h *HTTP) MaxBodyBytes() int { return MaxHTTPBodyBytes }
+
+func (h *HTTP) post(ctx context.Context, ev store.Event, transformed []byte) Outcome {
 	actx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, h.url, bytes.NewReader(body))
+	req, err := h.Request(actx, ev, transformed)
+	if errors.Is(err, errBadEvent) {
+		return Outcome{Permanent: true, Class: "bad_event"}
+	}
 	if err != nil {
 		return Outcome{Permanent: true, Class: "bad_request"} // the URL was validated at start-up
 	}
-	for k, v := range h.headers {
-		req.Header[k] = v
-	}
-	now := h.now()
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("User-Agent", UserAgent)
-	req.Header.Set(HeaderWebhookID, ev.ID)
-	req.Header.Set(HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
-	req.Header.Set(HeaderWebhookSignature, h.signer.Sign(ev.ID, now, body))
 
 	resp, err := h.client.Do(req)
 	if err != nil {
@@ -149,6 +164,37 @@ func (h *HTTP) Deliver(ctx context.Context, ev store.Event, attempt int) Outcome
 	o := StatusOutcome(resp.StatusCode, resp.Header.Get("Retry-After"), h.now())
 	o.Response = string(answer[:min(len(answer), store.MaxResponseBytes)])
 	return o
+}
+
+// errBadEvent: the stored event cannot be encoded.
+var errBadEvent = errors.New("the event cannot be encoded")
+
+// Request builds the signed POST of one attempt at ev, as Deliver sends it
+// (and hookline transform prints it): the body in the destination's format,
+// or transformed (a transform's output, when not nil) as its content_type,
+// signed with the attempt's time.
+func (h *HTTP) Request(ctx context.Context, ev store.Event, transformed []byte) (*http.Request, error) {
+	body, contentType := transformed, h.contentType
+	if transformed == nil {
+		var err error
+		if body, contentType, err = h.body(ev); err != nil {
+			return nil, errBadEvent
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range h.headers {
+		req.Header[k] = v
+	}
+	now := h.now()
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("User-Agent", UserAgent)
+	req.Header.Set(HeaderWebhookID, ev.ID)
+	req.Header.Set(HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set(HeaderWebhookSignature, h.signer.Sign(ev.ID, now, body))
+	return req, nil
 }
 
 // body encodes ev in the destination's format.

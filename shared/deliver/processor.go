@@ -26,6 +26,7 @@ const (
 	OutcomeDelivered = "delivered" // the destination accepted the event
 	OutcomeRetry     = "retry"     // a transient failure: another attempt is scheduled
 	OutcomeFailed    = "failed"    // a permanent failure, or the last attempt allowed: given up
+	OutcomeFiltered  = "filtered"  // the destination's filter turned the event away: no attempt
 )
 
 // Attempt is one delivery attempt, as logged and passed to Observe.
@@ -71,8 +72,11 @@ type Result struct {
 //     attempt; a transient failure schedules the next attempt after
 //     Backoff.Delay (honouring Retry-After), unless that was attempt
 //     max_attempts, which settles it as failed.
+//   - A destination with a filter or transform runs them first (see
+//     transform.go): an event its filter turns away is settled as filtered
+//     without an attempt; a program that fails is a permanent failure.
 //   - The event's status follows: delivered once every matching destination
-//     succeeded (also when none matches), failed once every one is settled
+//     succeeded or filtered the event out (also when none matches), failed once every one is settled
 //     and at least one was given up, queued while any is pending. So a
 //     failed event is finished, and can be replayed as it stands.
 //   - The new state is saved with store SaveDeliveries on the version read.
@@ -289,6 +293,7 @@ type attempt struct {
 	took       time.Duration
 	outcome    string
 	delay      time.Duration // with OutcomeRetry
+	filtered   bool          // the filter turned the event away: no attempt
 }
 
 // attemptsEnd is when attempts must be over: SaveMargin before ctx's
@@ -314,6 +319,7 @@ func (p *Processor) attemptDue(ctx context.Context, ev store.Event, routes []Rou
 	end, bounded := p.attemptsEnd(ctx)
 	left := time.Until(end)
 	var due []attempt
+	doc := &lazyDocument{ev: ev}
 	for i, r := range routes {
 		d, _ := find(ev.Deliveries, r.Config.Name)
 		if d.Settled() || d.NextAttemptAt.After(now) || d.Attempts >= maxAttemptsOf(r) {
@@ -341,11 +347,13 @@ func (p *Processor) attemptDue(ctx context.Context, ev store.Event, routes []Rou
 		defer cancel()
 		a.start = p.now()
 		began := time.Now()
-		a.out = r.Dest.Deliver(actx, ev, a.number)
+		a.out, a.filtered = attemptRoute(actx, r, ev, doc, a.number)
 		a.took = time.Since(began)
 		a.end = p.now()
 		a.out.Class = normalizeClass(a.out)
 		switch {
+		case a.filtered:
+			a.outcome = OutcomeFiltered
 		case a.bounded && !a.out.OK && actx.Err() != nil:
 			// The invocation's deadline, not the destination's timeout,
 			// ended it: not the destination's failure.
@@ -374,7 +382,7 @@ func (p *Processor) attemptDue(ctx context.Context, ev store.Event, routes []Rou
 	}
 	kept := due[:0]
 	for _, a := range due {
-		if a.out.OK {
+		if a.out.OK || a.filtered {
 			kept = append(kept, a)
 		}
 	}
@@ -418,7 +426,15 @@ func record(d store.Delivery, a attempt) (store.Delivery, bool) {
 	if d.Delivered() || (!d.FailedAt.IsZero() && !a.out.OK) {
 		return d, false
 	}
+	if a.filtered {
+		if d.Settled() {
+			return d, false
+		}
+		d.FilteredAt, d.NextAttemptAt = a.end, time.Time{}
+		return d, true
+	}
 	d.Attempts++
+	d.LastError = cut(a.out.Error, store.MaxErrorLen)
 	d.LastAttemptAt = a.start
 	d.LastStatusCode = a.out.StatusCode
 	d.LastClass = a.out.Class
@@ -443,7 +459,7 @@ func statusOf(ds []store.Delivery, routes []Route) store.Status {
 		switch {
 		case !ok || !d.Settled():
 			pending = true
-		case !d.Delivered():
+		case !d.Delivered() && !d.Filtered():
 			failed = true
 		}
 	}
@@ -481,6 +497,10 @@ func (p *Processor) result(ev store.Event, routes []Route, now time.Time) Result
 // report logs and observes each attempt.
 func (p *Processor) report(ctx context.Context, ev store.Event, routes []Route, attempts []attempt) {
 	for _, a := range attempts {
+		if a.filtered {
+			p.logFiltered(ctx, ev, routes[a.route].Config.Name)
+			continue
+		}
 		at := Attempt{
 			EventID:     ev.ID,
 			EventType:   ev.Type,
@@ -528,6 +548,20 @@ func (p *Processor) logDeferred(ctx context.Context, id, dest string, left time.
 		p.Log.LogAttrs(ctx, slog.LevelWarn, "delivery_deferred", slog.String("event_id", id),
 			slog.String("destination", dest), slog.String("class", ClassDeadline),
 			slog.Float64("left_ms", float64(left.Microseconds())/1000))
+	}
+}
+
+// logFiltered logs an event a destination's filter turned away: not an
+// attempt, so not observed.
+func (p *Processor) logFiltered(ctx context.Context, ev store.Event, dest string) {
+	if p.Log != nil {
+		p.Log.LogAttrs(ctx, slog.LevelInfo, "delivery_filtered",
+			slog.String("event_id", ev.ID),
+			slog.String("type", ev.Type),
+			slog.String("provider", ev.Provider),
+			slog.String("destination", dest),
+			slog.String("outcome", OutcomeFiltered),
+		)
 	}
 }
 

@@ -10,10 +10,12 @@ import (
 
 // Route is one configured destination with the Destination that delivers
 // to it. The config supplies the name, the event globs, max_attempts and
-// timeout.
+// timeout. Programs are its compiled filter and transform (NewRoutes
+// compiles them; nil: none).
 type Route struct {
-	Config config.Destination
-	Dest   Destination
+	Config   config.Destination
+	Dest     Destination
+	Programs *Programs
 }
 
 // Builder builds the Destination of one configured destination.
@@ -33,8 +35,9 @@ func DefaultBuilders(log *slog.Logger, client *http.Client) Builders {
 }
 
 // NewRoutes builds a Route for every configured destination, in config
-// order. A type with no Builder is an error: a destination is never silently
-// left out.
+// order, and compiles its filter and transform. A type with no Builder is an
+// error: a destination is never silently left out. So is a program that
+// does not compile.
 func NewRoutes(dests []config.Destination, b Builders) ([]Route, error) {
 	routes := make([]Route, 0, len(dests))
 	for _, d := range dests {
@@ -42,11 +45,18 @@ func NewRoutes(dests []config.Destination, b Builders) ([]Route, error) {
 		if !ok {
 			return nil, fmt.Errorf("destination %s: type %q is not available here", d.Name, d.Type)
 		}
+		progs, err := CompilePrograms(d)
+		if err != nil {
+			return nil, err
+		}
 		dest, err := build(d)
 		if err != nil {
 			return nil, err
 		}
-		routes = append(routes, Route{Config: d, Dest: dest})
+		if _, ok := dest.(BodySender); d.Transform != "" && !ok {
+			return nil, fmt.Errorf("destination %s: %w", d.Name, errNoBody)
+		}
+		routes = append(routes, Route{Config: d, Dest: dest, Programs: progs})
 	}
 	return routes, nil
 }

@@ -40,8 +40,9 @@ const sqsMaxFIFOToken = 128
 // SQSDest is a destination that sends each event to an SQS queue as one
 // message: the body is the CloudEvents 1.0 JSON of the event (NewCloudEvent:
 // data is the provider's original body, or the canonical record with format
-// "normalized"), with the message attributes SQSAttrEventID,
-// SQSAttrEventType (omitted if the event has no type) and SQSAttrContentType.
+// "normalized"), or with a transform its output (DeliverBody), with the
+// message attributes SQSAttrEventID, SQSAttrEventType (omitted if the event
+// has no type) and SQSAttrContentType.
 //
 // A queue whose URL ends in ".fifo" is a FIFO queue and gets:
 //
@@ -97,19 +98,36 @@ func (s *SQSDest) Name() string { return s.name }
 
 // Deliver sends ev to the queue; attempt does not change what is sent.
 func (s *SQSDest) Deliver(ctx context.Context, ev store.Event, attempt int) Outcome {
-	body, err := NewCloudEvent(ev, s.normalized).Marshal()
-	if err != nil {
-		return Outcome{Permanent: true, Class: "bad_event"}
+	return s.send(ctx, ev, nil)
+}
+
+// DeliverBody sends body, a transform's output, as the message body (its
+// content-type attribute application/json).
+func (s *SQSDest) DeliverBody(ctx context.Context, ev store.Event, attempt int, body []byte) Outcome {
+	return s.send(ctx, ev, body)
+}
+
+// MaxBodyBytes bounds a transformed message body: the message's limit.
+func (s *SQSDest) MaxBodyBytes() int { return MaxSQSMessageBytes }
+
+// Message is the SendMessage input of ev, as Deliver sends it (and hookline
+// transform prints it): the CloudEvent, or transformed (a transform's
+// output, when not nil) as the body.
+func (s *SQSDest) Message(ev store.Event, transformed []byte) (*sqs.SendMessageInput, error) {
+	body, contentType := transformed, ContentTypeJSON
+	if body == nil {
+		var err error
+		if body, err = NewCloudEvent(ev, s.normalized).Marshal(); err != nil {
+			return nil, err
+		}
+		contentType = ContentTypeCloudEvents
 	}
 	attrs := map[string]sqstypes.MessageAttributeValue{
 		SQSAttrEventID:     sqsString(ev.ID),
-		SQSAttrContentType: sqsString(ContentTypeCloudEvents),
+		SQSAttrContentType: sqsString(contentType),
 	}
 	if ev.Type != "" {
 		attrs[SQSAttrEventType] = sqsString(ev.Type)
-	}
-	if sqsMessageSize(body, attrs) > MaxSQSMessageBytes {
-		return Outcome{Permanent: true, Class: "too_large"}
 	}
 	in := &sqs.SendMessageInput{
 		QueueUrl:          aws.String(s.queueURL),
@@ -119,6 +137,17 @@ func (s *SQSDest) Deliver(ctx context.Context, ev store.Event, attempt int) Outc
 	if s.fifo {
 		in.MessageGroupId = aws.String(sqsGroupID(ev))
 		in.MessageDeduplicationId = aws.String(sqsFIFOToken(ev.ID))
+	}
+	return in, nil
+}
+
+func (s *SQSDest) send(ctx context.Context, ev store.Event, transformed []byte) Outcome {
+	in, err := s.Message(ev, transformed)
+	if err != nil {
+		return Outcome{Permanent: true, Class: "bad_event"}
+	}
+	if sqsMessageSize(aws.ToString(in.MessageBody), in.MessageAttributes) > MaxSQSMessageBytes {
+		return Outcome{Permanent: true, Class: "too_large"}
 	}
 
 	ctx, cancel := awsCallContext(ctx, s.timeout)
@@ -135,7 +164,7 @@ func sqsString(v string) sqstypes.MessageAttributeValue {
 
 // sqsMessageSize is the message's size as SQS counts it: the body plus each
 // attribute's name, data type and value.
-func sqsMessageSize(body []byte, attrs map[string]sqstypes.MessageAttributeValue) int {
+func sqsMessageSize(body string, attrs map[string]sqstypes.MessageAttributeValue) int {
 	n := len(body)
 	for name, v := range attrs {
 		n += len(name) + len(aws.ToString(v.DataType)) + len(aws.ToString(v.StringValue)) + len(v.BinaryValue)

@@ -201,7 +201,7 @@ func (h *Handler) handle(ctx context.Context, req Request, now time.Time, res *R
 	}
 	res.Type = d.Type
 
-	ev, err := newEvent(d, now, h.retention())
+	ev, err := NewEvent(d, now, h.retention())
 	if err != nil {
 		return h.fail(res, err)
 	}
@@ -281,10 +281,11 @@ func (h *Handler) checkTransport(req Request) error {
 // Meta key holding an OccurredAt the stores cannot keep (see the package doc).
 const metaOccurredOutOfRange = "occurred_at_out_of_range"
 
-// newEvent builds the stored event from a verified delivery, so that any
-// store can keep it (see the package doc); the error is a 400 for a field
-// the store cannot keep, a 500 for our own encoding failure.
-func newEvent(d provider.Delivery, now time.Time, retention time.Duration) (store.Event, error) {
+// NewEvent builds the stored event from a verified delivery received at now,
+// kept for retention (a new ULID, status received), so that any store can
+// keep it (see the package doc); the error is a 400 for a field the store
+// cannot keep, a 500 for our own encoding failure.
+func NewEvent(d provider.Delivery, now time.Time, retention time.Duration) (store.Event, error) {
 	norm, err := json.Marshal(d.Normalized)
 	if err != nil {
 		return store.Event{}, fmt.Errorf("%w: %w", errEncode, err)

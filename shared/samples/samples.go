@@ -18,6 +18,7 @@ import (
 	"github.com/hookline/hookline/shared/provider"
 	"github.com/hookline/hookline/shared/provider/journeybee"
 	"github.com/hookline/hookline/shared/provider/leadron"
+	"github.com/hookline/hookline/shared/provider/tomba"
 )
 
 //go:embed bodies
@@ -94,4 +95,40 @@ func Headers(prov, event string, body []byte, s Secrets, tok Token) (http.Header
 		return nil, fmt.Errorf("samples: unknown provider %q", prov)
 	}
 	return h, nil
+}
+
+// verifier is what Parse needs of a provider package.
+type verifier interface {
+	Verify(raw []byte, h http.Header) (provider.Delivery, error)
+}
+
+// Parse runs a provider's own validation and normalization on body for
+// event, as if it had arrived signed: it signs body with a throwaway secret
+// and verifies it, so the signature proves nothing here (hookline transform
+// --file uses it to try a program on a body at hand). tok says who a
+// JourneyBee token claims to come from: its company_uuid is the tenant.
+// Leadron and Tomba read the event from the body; event only has to name
+// it for JourneyBee.
+func Parse(prov, event string, body []byte, tok Token) (provider.Delivery, error) {
+	const secret = "hookline-unverified-parse"
+	var v verifier
+	var err error
+	switch prov {
+	case provider.JourneyBee:
+		v, err = journeybee.New([]string{secret})
+	case provider.Leadron:
+		v, err = leadron.New([]string{secret})
+	case provider.Tomba:
+		v, err = tomba.New("", []string{secret})
+	default:
+		return provider.Delivery{}, fmt.Errorf("samples: unknown provider %q", prov)
+	}
+	if err != nil {
+		return provider.Delivery{}, err
+	}
+	h, err := Headers(prov, event, body, Secrets{JourneyBee: secret, Leadron: secret, TombaToken: secret}, tok)
+	if err != nil {
+		return provider.Delivery{}, err
+	}
+	return v.Verify(body, h)
 }

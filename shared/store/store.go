@@ -166,7 +166,8 @@ type Credential struct {
 }
 
 // Delivery is one destination's delivery state for one event. A delivery
-// is settled when DeliveredAt or FailedAt is set, and pending otherwise.
+// is settled when DeliveredAt, FailedAt or FilteredAt is set, and pending
+// otherwise.
 type Delivery struct {
 	Destination    string    `json:"destination"` // the configured destination name
 	Attempts       int       `json:"attempts"`    // attempts made so far
@@ -176,14 +177,26 @@ type Delivery struct {
 	NextAttemptAt  time.Time `json:"next_attempt_at,omitzero"` // when a pending delivery is due again
 	DeliveredAt    time.Time `json:"delivered_at,omitzero"`    // set once an attempt succeeded
 	FailedAt       time.Time `json:"failed_at,omitzero"`       // set once the processor gave up
+	// FilteredAt is set when the destination's filter turned the event
+	// away: settled without an attempt (Attempts does not count it).
+	FilteredAt time.Time `json:"filtered_at,omitzero"`
+	// LastError is the last failure's message where a class says too
+	// little (a filter or transform error: the jq message, see
+	// deliver.Program), at most MaxErrorLen bytes; empty after a success.
+	LastError string `json:"last_error,omitzero"`
 }
 
 // Delivered reports whether an attempt succeeded.
 func (d Delivery) Delivered() bool { return !d.DeliveredAt.IsZero() }
 
-// Settled reports whether the delivery needs no more attempts: it succeeded
-// or the processor gave up.
-func (d Delivery) Settled() bool { return !d.DeliveredAt.IsZero() || !d.FailedAt.IsZero() }
+// Filtered reports whether the destination's filter turned the event away.
+func (d Delivery) Filtered() bool { return !d.FilteredAt.IsZero() }
+
+// Settled reports whether the delivery needs no more attempts: it succeeded,
+// the processor gave up, or the filter turned the event away.
+func (d Delivery) Settled() bool {
+	return !d.DeliveredAt.IsZero() || !d.FailedAt.IsZero() || !d.FilteredAt.IsZero()
+}
 
 // PutResult says what Put did.
 type PutResult struct {
@@ -372,6 +385,8 @@ const (
 	// Delivery.LastClass, in bytes.
 	MaxDestinationLen = 128
 	MaxClassLen       = 64
+	// MaxErrorLen bounds Delivery.LastError in bytes.
+	MaxErrorLen = 256
 	// MaxDeliveriesBytes bounds the encoded delivery state
 	// (MarshalDeliveries): about a hundred destinations of typical names.
 	MaxDeliveriesBytes = 32 << 10
@@ -388,8 +403,8 @@ func (s Status) Valid() bool {
 
 // ValidateDeliveries reports whether ds can be saved: at most MaxDeliveries
 // entries, each with a non-empty, unique Destination of at most
-// MaxDestinationLen bytes, a LastClass of at most MaxClassLen bytes, both
-// UTF-8, Attempts and LastStatusCode not negative, and every non-zero time
+// MaxDestinationLen bytes, a LastClass of at most MaxClassLen bytes and a
+// LastError of at most MaxErrorLen bytes, all UTF-8, Attempts and LastStatusCode not negative, and every non-zero time
 // in range (CheckTime). The error wraps ErrInvalid.
 func ValidateDeliveries(ds []Delivery) error {
 	if len(ds) > MaxDeliveries {
@@ -404,11 +419,13 @@ func ValidateDeliveries(ds []Delivery) error {
 			return fmt.Errorf("%w: delivery %d: destination %q listed twice", ErrInvalid, i, d.Destination)
 		case len(d.LastClass) > MaxClassLen || !utf8.ValidString(d.LastClass):
 			return fmt.Errorf("%w: delivery %d: LastClass must be at most %d bytes of UTF-8", ErrInvalid, i, MaxClassLen)
+		case len(d.LastError) > MaxErrorLen || !utf8.ValidString(d.LastError):
+			return fmt.Errorf("%w: delivery %d: LastError must be at most %d bytes of UTF-8", ErrInvalid, i, MaxErrorLen)
 		case d.Attempts < 0 || d.LastStatusCode < 0:
 			return fmt.Errorf("%w: delivery %d: negative Attempts or LastStatusCode", ErrInvalid, i)
 		}
 		seen[d.Destination] = true
-		for _, t := range []time.Time{d.LastAttemptAt, d.NextAttemptAt, d.DeliveredAt, d.FailedAt} {
+		for _, t := range []time.Time{d.LastAttemptAt, d.NextAttemptAt, d.DeliveredAt, d.FailedAt, d.FilteredAt} {
 			if err := CheckTime(t); err != nil {
 				return fmt.Errorf("delivery %d: %w", i, err)
 			}
@@ -428,7 +445,7 @@ func MarshalDeliveries(ds []Delivery) ([]byte, error) {
 	utc := make([]Delivery, len(ds))
 	for i, d := range ds {
 		d.LastAttemptAt, d.NextAttemptAt = d.LastAttemptAt.UTC(), d.NextAttemptAt.UTC()
-		d.DeliveredAt, d.FailedAt = d.DeliveredAt.UTC(), d.FailedAt.UTC()
+		d.DeliveredAt, d.FailedAt, d.FilteredAt = d.DeliveredAt.UTC(), d.FailedAt.UTC(), d.FilteredAt.UTC()
 		utc[i] = d
 	}
 	b, err := json.Marshal(utc)
@@ -453,7 +470,7 @@ func UnmarshalDeliveries(b []byte) ([]Delivery, error) {
 	}
 	for i := range ds {
 		d := &ds[i]
-		for _, t := range []*time.Time{&d.LastAttemptAt, &d.NextAttemptAt, &d.DeliveredAt, &d.FailedAt} {
+		for _, t := range []*time.Time{&d.LastAttemptAt, &d.NextAttemptAt, &d.DeliveredAt, &d.FailedAt, &d.FilteredAt} {
 			if !t.IsZero() {
 				*t = t.UTC()
 			}

@@ -211,7 +211,8 @@ func EqualDeliveries(got, want []store.Delivery) string {
 		g, w := got[i], want[i]
 		if g.Destination != w.Destination || g.Attempts != w.Attempts || g.LastStatusCode != w.LastStatusCode ||
 			g.LastClass != w.LastClass || !sameTime(g.LastAttemptAt, w.LastAttemptAt) || !sameTime(g.NextAttemptAt, w.NextAttemptAt) ||
-			!sameTime(g.DeliveredAt, w.DeliveredAt) || !sameTime(g.FailedAt, w.FailedAt) {
+			!sameTime(g.DeliveredAt, w.DeliveredAt) || !sameTime(g.FailedAt, w.FailedAt) ||
+			!sameTime(g.FilteredAt, w.FilteredAt) || g.LastError != w.LastError {
 			d = append(d, fmt.Sprintf("delivery %d = %+v, want %+v", i, g, w))
 		}
 	}
@@ -692,8 +693,8 @@ func testListArgs(t *testing.T, s Store) {
 
 // NewDeliveries returns delivery states for the destinations names, every
 // field set (times with sub-millisecond digits, relative to at), the first
-// one delivered, the last failed (if there are two or more), any others
-// pending.
+// one delivered, the last failed with an error message (if there are two or
+// more), the third filtered (if there are four or more), any others pending.
 func NewDeliveries(at time.Time, names ...string) []store.Delivery {
 	out := make([]store.Delivery, len(names))
 	for i, n := range names {
@@ -712,6 +713,10 @@ func NewDeliveries(at time.Time, names ...string) []store.Delivery {
 		case i == len(names)-1:
 			d.LastStatusCode, d.LastClass, d.NextAttemptAt = 410, "http_410", time.Time{}
 			d.FailedAt = d.LastAttemptAt
+			d.LastError = `transform: cannot add: object ({"a":"<é>"}) and number (1)`
+		case i == 2:
+			d.LastStatusCode, d.LastClass, d.NextAttemptAt, d.Attempts = 0, "", time.Time{}, 0
+			d.FilteredAt = d.LastAttemptAt.Add(time.Second)
 		}
 		out[i] = d
 	}
@@ -740,7 +745,7 @@ func testSaveDeliveries(t *testing.T, s Store) {
 	ev.Version, ev.Deliveries = 0, nil
 
 	// Pending work: the status is kept (empty status), the state replaced.
-	first := NewDeliveries(at, "crm", "slack", "archive")
+	first := NewDeliveries(at, "crm", "slack", "sheet", "archive")
 	before := time.Now().Truncate(time.Millisecond)
 	if !save(t, s, ev.ID, 0, first, "") {
 		t.Fatal("SaveDeliveries(v0) of a fresh event = false, want true")
@@ -750,7 +755,7 @@ func testSaveDeliveries(t *testing.T, s Store) {
 		t.Fatalf("UpdatedAt = %v, want about now (%v)", got.UpdatedAt, before)
 	}
 	for _, d := range got.Deliveries {
-		for _, tm := range []time.Time{d.LastAttemptAt, d.NextAttemptAt, d.DeliveredAt, d.FailedAt} {
+		for _, tm := range []time.Time{d.LastAttemptAt, d.NextAttemptAt, d.DeliveredAt, d.FailedAt, d.FilteredAt} {
 			if !tm.IsZero() && tm.Location() != time.UTC {
 				t.Fatalf("delivery time %v not in UTC", tm)
 			}
@@ -913,6 +918,8 @@ func testSaveDeliveriesInvalid(t *testing.T, s Store) {
 		{"destination too long", []store.Delivery{{Destination: long}}, ""},
 		{"destination not UTF-8", []store.Delivery{{Destination: "crm\xff"}}, ""},
 		{"class too long", []store.Delivery{{Destination: "crm", LastClass: strings.Repeat("c", store.MaxClassLen+1)}}, ""},
+		{"error too long", []store.Delivery{{Destination: "crm", LastError: strings.Repeat("e", store.MaxErrorLen+1)}}, ""},
+		{"error not UTF-8", []store.Delivery{{Destination: "crm", LastError: "jq\xff"}}, ""},
 		{"negative attempts", []store.Delivery{{Destination: "crm", Attempts: -1}}, ""},
 		{"time out of range", []store.Delivery{{Destination: "crm", NextAttemptAt: time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)}}, ""},
 		{"too many", many, ""},
