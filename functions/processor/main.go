@@ -10,10 +10,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/hookline/hookline/shared/awsenv"
+	"github.com/hookline/hookline/shared/awsenv/processorenv"
 )
 
 func main() {
-	h, err := awsenv.Processor(context.Background())
+	h, err := processorenv.Processor(context.Background())
 	if err != nil {
 		awsenv.Fatal(err)
 	}

@@ -9,6 +9,12 @@
 // Logs are in Lambda's own format (Logger: aws-lambda-go's lambdacontext
 // handler); metrics are EMF lines written to stdout beside them, never
 // through the log handler.
+//
+// It holds the common cold start and the ingest and sweeper wiring; the
+// processor's wiring (shared/deliver, the EventBridge client, the SQS
+// destination) is in awsenv/processorenv, so that the functions that do not
+// deliver do not link it: every package a binary imports is linked with its
+// initialisation, used or not.
 package awsenv
 
 import (
@@ -24,12 +30,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/hookline/hookline/shared/config"
 	"github.com/hookline/hookline/shared/config/awsref"
-	"github.com/hookline/hookline/shared/deliver"
 	"github.com/hookline/hookline/shared/ingest"
 	"github.com/hookline/hookline/shared/metrics"
 	"github.com/hookline/hookline/shared/queue/sqs"
@@ -156,35 +160,6 @@ func Sweeper(ctx context.Context) (*ingest.Sweeper, *slog.Logger, error) {
 		return nil, nil, err
 	}
 	return &ingest.Sweeper{Store: env.Store, Queue: env.Queue, After: env.Config.Ingest.SweepAfter.D()}, env.Log, nil
-}
-
-// Processor builds the processor function's handler: every configured
-// destination (http and log as deliver.DefaultBuilders builds them,
-// eventbridge and sqs through clients built once here), the DynamoDB store,
-// and the SQS queue whose messages it hides while their destinations back
-// off. It resolves the destinations only.
-func Processor(ctx context.Context) (*deliver.SQSHandler, error) {
-	env, err := LoadScope(ctx, config.ScopeProcessor)
-	if err != nil {
-		return nil, err
-	}
-	builders := deliver.DefaultBuilders(env.Log, deliver.NewHTTPClient())
-	eb := eventbridge.NewFromConfig(env.AWS)
-	sq := awssqs.NewFromConfig(env.AWS)
-	builders["eventbridge"] = func(d config.Destination) (deliver.Destination, error) { return deliver.NewEventBridge(eb, d), nil }
-	builders["sqs"] = func(d config.Destination) (deliver.Destination, error) { return deliver.NewSQS(sq, d), nil }
-	p, err := deliver.NewProcessor(env.Config, env.Store, builders, env.Log)
-	if err != nil {
-		return nil, fmt.Errorf("awsenv: %w", err)
-	}
-	// One EMF line per attempt: delivered / retry / failed per destination,
-	// what the dashboard and the "deliveries given up" alarm use.
-	obs := metrics.AttemptObserver(os.Stdout, env.Namespace)
-	p.Observe = func(a deliver.Attempt) {
-		obs(metrics.Attempt{Provider: a.Provider, EventType: a.EventType, Destination: a.Destination,
-			Outcome: a.Outcome, Reason: a.Class, Latency: a.Duration})
-	}
-	return &deliver.SQSHandler{Processor: p, Queue: env.Queue, Log: env.Log}, nil
 }
 
 // Fatal logs a cold-start failure as one line in Lambda's format (no secret

@@ -16,6 +16,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/hookline/hookline/shared/awsenv"
+	"github.com/hookline/hookline/shared/awsenv/processorenv"
 	"github.com/hookline/hookline/shared/config"
 	"github.com/hookline/hookline/shared/metrics"
 	"github.com/hookline/hookline/shared/queue/queuetest"
@@ -235,7 +236,7 @@ func TestProcessorDeliversFromSQS(t *testing.T) {
 	}
 	m := msgs[0]
 
-	h, err := awsenv.Processor(ctx)
+	h, err := processorenv.Processor(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +329,7 @@ func TestColdStartRefusesDevelopmentSecrets(t *testing.T) {
 				}
 			}
 		}
-		if _, err := awsenv.Processor(ctx); err != nil {
+		if _, err := processorenv.Processor(ctx); err != nil {
 			t.Errorf("processor: %v", err)
 		}
 		if _, _, err := awsenv.Sweeper(ctx); err != nil {
@@ -365,7 +366,7 @@ func TestColdStartResolvesOnlyWhatItUses(t *testing.T) {
 	if _, _, err := awsenv.Sweeper(ctx); err != nil {
 		t.Errorf("sweeper: %v", err)
 	}
-	_, err := awsenv.Processor(ctx)
+	_, err := processorenv.Processor(ctx)
 	if err == nil || !strings.Contains(err.Error(), "destinations[0].secret: secretsmanager:"+name+"-crm") {
 		t.Errorf("processor with an unreadable destination secret: %v", err)
 	}
