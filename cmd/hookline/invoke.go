@@ -37,7 +37,10 @@ events/env.local.json) or --env, or --local: events/env.local.json with its
 endpoints replaced by DynamoDB Local's and moto's (HOOKLINE_TEST_DYNAMODB and
 HOOKLINE_TEST_MOTO, as .ci/dynamodb-local and .ci/moto print them), after
 doing what "hookline standins" does. AWS_* variables of this shell
-(credentials, region, endpoints) are passed on, and a variable the template
+(credentials, region, endpoints) are passed on; without --local and with no
+access key among them, the credentials this shell's profile resolves to are
+passed as AWS_ACCESS_KEY_ID etc., as sam does (the functions read
+credentials from their environment only). A variable the template
 declares takes this shell's value if it has one (as with sam); --local, then
 --env-file, then --env override them. A variable of --env-file that the
 template does not declare for the function gets a note: sam local invoke
@@ -111,6 +114,13 @@ func invokeCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	env, notes, err := functionEnv(tmpl, fn, base, *envFile, envs)
 	if err != nil {
 		return err
+	}
+	if !*local {
+		var more []string
+		if env, more, err = lambdaCredentials(ctx, env); err != nil {
+			return err
+		}
+		notes = append(notes, more...)
 	}
 	for _, n := range notes {
 		fmt.Fprintln(stdout, "note:", n)

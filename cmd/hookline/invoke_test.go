@@ -804,8 +804,8 @@ func uniqueDelivery(t testing.TB, prov, event, run string, n int) []byte {
 	return data
 }
 
-// BenchmarkLambda measures every function of template.yaml: the size of
-// its real linux/arm64 bootstrap, the init duration under the emulator
+// BenchmarkLambda measures every function of template.yaml: the size in
+// bytes of its real linux/arm64 bootstrap, the init duration under the emulator
 // (process start to the first poll; median of 11 cold starts), the warm
 // invoke duration (the emulator's Duration: event handed over to answer
 // received) and the peak RSS after b.N warm invocations, against DynamoDB
@@ -866,7 +866,7 @@ func BenchmarkLambda(b *testing.B) {
 			b.StopTimer()
 			rss, _ := rt.Close()
 			// After the loop: ResetTimer drops metrics reported before it.
-			b.ReportMetric(float64(st.Size())/(1<<20), "arm64-MiB")
+			b.ReportMetric(float64(st.Size()), "arm64-bytes") // the budget is 12,000,000 (shared/template checks it)
 			b.ReportMetric(float64(inits[len(inits)/2].Microseconds())/1000, "init-ms")
 			b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "warm-ms")
 			b.ReportMetric(float64(rss)/(1<<20), "rss-MiB")

@@ -3,12 +3,20 @@
 // HOOKLINE_CONFIG, secrets resolved from Secrets Manager / SSM), the
 // DynamoDB store (HOOKLINE_TABLE), the SQS queue (HOOKLINE_QUEUE_URL), the
 // CloudWatch namespace of the metrics (HOOKLINE_METRICS_NAMESPACE) and the
-// logger. The SDK's default chain supplies credentials, region and endpoints
-// (so AWS_ENDPOINT_URL_* point it at local stand-ins in tests).
+// logger. Credentials, region and endpoints are read from the environment
+// as Lambda sets it (sdkconfig.go: not through aws-sdk-go-v2/config, whose
+// credential chain is ~1.9 MB of each bootstrap); AWS_ENDPOINT_URL
+// and AWS_ENDPOINT_URL_<SERVICE> point the functions at local stand-ins.
 //
 // Logs are in Lambda's own format (Logger: aws-lambda-go's lambdacontext
 // handler); metrics are EMF lines written to stdout beside them, never
 // through the log handler.
+//
+// It holds the common cold start and the ingest and sweeper wiring; the
+// processor's wiring (shared/deliver, the EventBridge client, the SQS
+// destination) is in awsenv/processor, so that the functions that do not
+// deliver do not link it: every package a binary imports is linked with its
+// initialisation, used or not.
 package awsenv
 
 import (
@@ -22,7 +30,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -83,7 +90,7 @@ func LoadScope(ctx context.Context, scope config.Scope) (*Env, error) {
 	if err := metrics.CheckNamespace(ns); err != nil {
 		return nil, fmt.Errorf("awsenv: %s: %w", EnvMetricsNamespace, err)
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := sdkConfig()
 	if err != nil {
 		return nil, fmt.Errorf("awsenv: AWS config: %w", err)
 	}
