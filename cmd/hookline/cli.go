@@ -155,6 +155,16 @@ func wrap(parts []string, width int, indent string) string {
 // --help prints the command's usage to stdout and returns flag.ErrHelp,
 // which run turns into exit status 0; other flag errors name the command
 // and where its usage is, and print nothing.
+// parseNoArgs is parseArgs for a command that takes no positional
+// arguments: any is an error naming the command.
+func parseNoArgs(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	rest, err := parseArgs(fs, args, stdout)
+	if err == nil && len(rest) > 0 {
+		err = fmt.Errorf("%s takes no arguments, got %q", fs.Name(), rest)
+	}
+	return err
+}
+
 func parseArgs(fs *flag.FlagSet, args []string, stdout io.Writer) ([]string, error) {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}

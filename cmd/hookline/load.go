@@ -224,12 +224,8 @@ func newLoadFlags() (*flag.FlagSet, loadFlags) {
 // load: hookline load [--url URL] [--n N] [--concurrency C] [--dup F] [--providers P,...]
 func load(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, f := newLoadFlags()
-	args, err := parseArgs(fs, args, stdout)
-	if err != nil {
+	if err := parseNoArgs(fs, args, stdout); err != nil {
 		return err
-	}
-	if len(args) > 0 {
-		return fmt.Errorf("load takes no arguments, got %q", args)
 	}
 	base, n, concurrency, dup, cfgFile, providers := f.url, f.n, f.concurrency, f.dup, f.config, f.providers
 	cfg, _, err := loadLocalConfig(ctx, *cfgFile)

@@ -39,12 +39,8 @@ func newNullServerFlags() (*flag.FlagSet, nullServerFlags) {
 // nullServer is `hookline nullserver --addr A`.
 func nullServer(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, f := newNullServerFlags()
-	args, err := parseArgs(fs, args, stdout)
-	if err != nil {
+	if err := parseNoArgs(fs, args, stdout); err != nil {
 		return err
-	}
-	if len(args) > 0 {
-		return fmt.Errorf("nullserver takes no arguments, got %q", args)
 	}
 	ln, err := net.Listen("tcp", *f.addr)
 	if err != nil {

@@ -329,12 +329,8 @@ func newRedriveFlags() (*flag.FlagSet, backendFlags) {
 // redrive moves dead-lettered messages back to the queue.
 func redrive(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, bf := newRedriveFlags()
-	args, err := parseArgs(fs, args, stdout)
-	if err != nil {
+	if err := parseNoArgs(fs, args, stdout); err != nil {
 		return err
-	}
-	if len(args) > 0 {
-		return fmt.Errorf("redrive takes no arguments, got %q", args)
 	}
 	b, err := bf.open(ctx)
 	if err != nil {

@@ -111,12 +111,8 @@ func newSamplesFlags() (*flag.FlagSet, *string) {
 
 func samplesCmd(args []string, stdout io.Writer) error {
 	fs, out := newSamplesFlags()
-	args, err := parseArgs(fs, args, stdout)
-	if err != nil {
+	if err := parseNoArgs(fs, args, stdout); err != nil {
 		return err
-	}
-	if len(args) > 0 {
-		return fmt.Errorf("samples takes no arguments, got %q", args)
 	}
 	files, err := SampleEvents()
 	if err != nil {

@@ -42,12 +42,8 @@ func newServeFlags() (*flag.FlagSet, serveFlags) {
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, f := newServeFlags()
-	args, err := parseArgs(fs, args, stdout)
-	if err != nil {
+	if err := parseNoArgs(fs, args, stdout); err != nil {
 		return err
-	}
-	if len(args) > 0 {
-		return fmt.Errorf("serve takes no arguments, got %q", args)
 	}
 	addr, data, cfgFile, sweepEvery, cf := f.addr, f.data, f.config, f.sweepEvery, f.console
 	log := wire.Logger(stdout)

@@ -160,12 +160,8 @@ func cmpEnv(key, fallback string) string {
 // standinsCmd is `hookline standins`.
 func standinsCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, f := newStandinsFlags()
-	args, err := parseArgs(fs, args, stdout)
-	if err != nil {
+	if err := parseNoArgs(fs, args, stdout); err != nil {
 		return err
-	}
-	if len(args) > 0 {
-		return fmt.Errorf("standins takes no arguments, got %q", args)
 	}
 	n, err := setUpStandIns(ctx, *f.dynamodb, *f.moto)
 	if err != nil {
