@@ -79,20 +79,7 @@ func tbHeader(token string) http.Header {
 // an incompressible body at the limit, a token's second body, a repeat
 // after the dedupe window) get their documented answer, never a 5xx.
 func TestHostileInput(t *testing.T) {
-	dir := t.TempDir()
-	st, err := sqlite.Open(filepath.Join(dir, "hookline.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	q, err := embedded.New(st.DB(), embedded.WithWriter(st.Write))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ls, err := local.New(st, q)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, q, ls := embeddedStack(t)
 	cfg := config.Development()
 	cfg.Sources.JourneyBee.RejectReusedTokens = true
 	mux := http.NewServeMux()
@@ -507,20 +494,7 @@ func fill256KiB(prefix string, dup bool) []byte {
 // forwarded raw body sees them. (How fast: BenchmarkVerifyManyMembers in
 // shared/provider/journeybee.)
 func TestManyMembersAndExactNames(t *testing.T) {
-	dir := t.TempDir()
-	st, err := sqlite.Open(filepath.Join(dir, "hookline.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	q, err := embedded.New(st.DB(), embedded.WithWriter(st.Write))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ls, err := local.New(st, q)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, q, ls := embeddedStack(t)
 	mux := http.NewServeMux()
 	for prefix, max := range map[string]int64{"": 0, "/raised": 512 << 10} {
 		cfg := config.Development()
@@ -602,4 +576,25 @@ func TestManyMembersAndExactNames(t *testing.T) {
 			}
 		}
 	}
+}
+
+// embeddedStack opens what serve runs on, in a test's temporary directory:
+// a real SQLite file, the embedded queue in it, and the local store over
+// both. The file is closed when the test ends.
+func embeddedStack(t *testing.T) (*sqlite.Store, *embedded.Queue, *local.Store) {
+	t.Helper()
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "hookline.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	q, err := embedded.New(st.DB(), embedded.WithWriter(st.Write))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := local.New(st, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, q, ls
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,9 +16,6 @@ import (
 	"github.com/hookline/hookline/shared/deliver"
 	"github.com/hookline/hookline/shared/ingest"
 	"github.com/hookline/hookline/shared/provider/journeybee"
-	"github.com/hookline/hookline/shared/queue/embedded"
-	"github.com/hookline/hookline/shared/store/local"
-	"github.com/hookline/hookline/shared/store/sqlite"
 	"github.com/hookline/hookline/shared/wire"
 )
 
@@ -40,19 +36,7 @@ func TestDedupeWindowForwarded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "hookline.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	q, err := embedded.New(st.DB(), embedded.WithWriter(st.Write))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ls, err := local.New(st, q)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, q, ls := embeddedStack(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	p, err := deliver.NewProcessor(cfg, st, deliver.DefaultBuilders(log, deliver.NewHTTPClient()), log)
 	if err != nil {
