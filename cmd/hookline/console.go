@@ -9,6 +9,7 @@ import (
 	"github.com/hookline/hookline/shared/config"
 	"github.com/hookline/hookline/shared/console"
 	"github.com/hookline/hookline/shared/deliver"
+	"github.com/hookline/hookline/shared/queue/embedded"
 	"github.com/hookline/hookline/shared/store/sqlite"
 )
 
@@ -47,7 +48,7 @@ func (f *consoleFlags) check() error {
 }
 
 // console builds the console of serve's store and queue.
-func (f *consoleFlags) console(cfg *config.Config, st *sqlite.Store, enqueue console.Enqueue, log *slog.Logger) (*console.Console, error) {
+func (f *consoleFlags) console(cfg *config.Config, st *sqlite.Store, q *embedded.Queue, log *slog.Logger) (*console.Console, error) {
 	backoff := deliver.BackoffFrom(cfg.Processor)
 	schedules := map[string]time.Duration{}
 	var names []string
@@ -55,7 +56,7 @@ func (f *consoleFlags) console(cfg *config.Config, st *sqlite.Store, enqueue con
 		names = append(names, d.Name)
 		schedules[d.Name] = schedule(d, backoff)
 	}
-	return console.New(st, enqueue, console.Options{
+	return console.New(st, q.Enqueue, console.Options{
 		Addr:         *f.addr,
 		Token:        f.token(),
 		Hosts:        f.hosts,
@@ -63,6 +64,7 @@ func (f *consoleFlags) console(cfg *config.Config, st *sqlite.Store, enqueue con
 		Destinations: names,
 		Schedule:     func(dest string) time.Duration { return schedules[dest] },
 		Log:          log,
+		DeadLetters:  q,
 	})
 }
 

@@ -42,8 +42,9 @@ type opsStore interface {
 type backend struct {
 	store   opsStore
 	enqueue func(ctx context.Context, id, typ string) error
-	redrive func(ctx context.Context) (int, error)
-	close   func()
+	// dead is the dead-letter queue (nil on AWS without a DLQ URL).
+	dead  console.DeadLetterQueue
+	close func()
 }
 
 type backendFlags struct {
@@ -75,17 +76,15 @@ func (f backendFlags) open(ctx context.Context) (*backend, error) {
 			return nil, err
 		}
 		q := sqs.New(awssqs.NewFromConfig(cfg), url)
-		return &backend{
+		b := &backend{
 			store:   dynamo.New(dynamodb.NewFromConfig(cfg), table),
 			enqueue: q.Enqueue,
-			redrive: func(ctx context.Context) (int, error) {
-				if *f.dlq == "" {
-					return 0, errors.New("redrive --aws needs --dlq-url or HOOKLINE_DLQ_URL")
-				}
-				return q.Redrive(ctx, *f.dlq)
-			},
-			close: func() {},
-		}, nil
+			close:   func() {},
+		}
+		if *f.dlq != "" {
+			b.dead = q.DeadLetters(*f.dlq)
+		}
+		return b, nil
 	}
 	file := filepath.Join(*f.data, "hookline.db")
 	if _, err := os.Stat(file); err != nil {
@@ -100,7 +99,7 @@ func (f backendFlags) open(ctx context.Context) (*backend, error) {
 		st.Close()
 		return nil, err
 	}
-	return &backend{store: st, enqueue: q.Enqueue, redrive: q.Redrive, close: func() { st.Close() }}, nil
+	return &backend{store: st, enqueue: q.Enqueue, dead: q, close: func() { st.Close() }}, nil
 }
 
 // selection picks stored events: by id, or by provider, type glob, time
@@ -321,25 +320,43 @@ func replayOne(ctx context.Context, b *backend, ev store.Event, dest string) err
 	return console.Replay(ctx, b.store, b.enqueue, ev, dest)
 }
 
-func newRedriveFlags() (*flag.FlagSet, backendFlags) {
-	fs := flag.NewFlagSet("redrive", flag.ContinueOnError)
-	return fs, addBackendFlags(fs, true)
+type redriveFlags struct {
+	backend backendFlags
+	id      *string
+	dryRun  *bool
 }
 
-// redrive moves dead-lettered messages back to the queue.
+func newRedriveFlags() (*flag.FlagSet, redriveFlags) {
+	fs := flag.NewFlagSet("redrive", flag.ContinueOnError)
+	return fs, redriveFlags{
+		backend: addBackendFlags(fs, true),
+		id:      fs.String("id", "", "redrive only the dead letters of this event `id` (default every dead letter)"),
+		dryRun:  fs.Bool("dry-run", false, "count what would be redriven and move nothing"),
+	}
+}
+
+// redrive moves dead-lettered messages back to the queue: the console's
+// Redrive (POST /api/deadletters/redrive).
 func redrive(ctx context.Context, args []string, stdout io.Writer) error {
-	fs, bf := newRedriveFlags()
+	fs, f := newRedriveFlags()
 	if err := parseNoArgs(fs, args, stdout); err != nil {
 		return err
 	}
-	b, err := bf.open(ctx)
+	b, err := f.backend.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer b.close()
-	n, err := b.redrive(ctx)
+	if b.dead == nil {
+		return errors.New("redrive --aws needs --dlq-url or HOOKLINE_DLQ_URL")
+	}
+	n, err := console.Redrive(ctx, b.dead, *f.id, *f.dryRun)
 	if err != nil {
 		return err
+	}
+	if *f.dryRun {
+		fmt.Fprintf(stdout, "would redrive %d messages (dry run: nothing moved)\n", n)
+		return nil
 	}
 	fmt.Fprintf(stdout, "redrove %d messages\n", n)
 	return nil

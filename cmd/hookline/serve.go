@@ -88,7 +88,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	ls.Routed = routedBy(cfg)
 
-	con, err := cf.console(cfg, st, q.Enqueue, log)
+	con, err := cf.console(cfg, st, q, log)
 	if err != nil {
 		return err
 	}

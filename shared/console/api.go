@@ -38,6 +38,8 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/rejections", c.rejections)
 	mux.HandleFunc("GET /api/stream", c.stream)
 	mux.HandleFunc("GET /api/config", c.config)
+	mux.HandleFunc("GET /api/deadletters", c.deadLetters)
+	mux.HandleFunc("POST /api/deadletters/redrive", c.redriveDead)
 	mux.HandleFunc("GET /api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API route")
 	})
@@ -489,7 +491,10 @@ func (c *Console) stats(w http.ResponseWriter, r *http.Request) {
 		CountedSince time.Time                   `json:"counted_since"` // duplicate and rejected: kept in memory since this
 		Providers    map[string]providerStats    `json:"providers"`
 		Destinations map[string]destinationStats `json:"destinations"`
-	}{Window: window.String(), Since: since, CountedSince: c.started,
+		// Sampled: the destinations' figures are those of the window's
+		// newest events only (DynamoDB: see store/dynamo).
+		Sampled bool `json:"sampled"`
+	}{Sampled: ws.Sampled, Window: window.String(), Since: since, CountedSince: c.started,
 		Providers: map[string]providerStats{}, Destinations: map[string]destinationStats{}}
 	for _, p := range c.o.Providers {
 		out.Providers[p] = providerStats{}

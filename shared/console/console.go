@@ -101,6 +101,8 @@ type Options struct {
 	Now func() time.Time
 	// Log gets the console's own failures (never a body or token).
 	Log *slog.Logger
+	// DeadLetters, if set, is the queue's dead letters (deadletters.go).
+	DeadLetters DeadLetterQueue
 }
 
 // ErrNeedsToken: a console on a non-loopback address must have a token.

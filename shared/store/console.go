@@ -82,6 +82,9 @@ type WindowStats struct {
 	Since        time.Time
 	Accepted     map[string]int              // new events per provider
 	Destinations map[string]DestinationStats // attempts per destination name
+	// Sampled: Destinations count the attempts of only the newest of the
+	// window's events (a store that cannot count them all cheaply: dynamo).
+	Sampled bool
 }
 
 // DestinationStats are one destination's attempts in a window.

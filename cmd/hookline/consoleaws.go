@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/hookline/hookline/shared/awsenv"
+	"github.com/hookline/hookline/shared/console"
+	"github.com/hookline/hookline/shared/queue/sqs"
+	"github.com/hookline/hookline/shared/store"
+	"github.com/hookline/hookline/shared/store/dynamo"
+	"github.com/hookline/hookline/shared/wire"
+)
+
+// EnvDLQURL names the dead-letter queue for --aws commands.
+const EnvDLQURL = "HOOKLINE_DLQ_URL"
+
+// The stack outputs `console --stack` reads (template.yaml's Outputs).
+const (
+	OutputTable    = "TableName"
+	OutputQueueURL = "EventsQueueUrl"
+	OutputDLQURL   = "EventsDLQUrl"
+)
+
+const consoleDoc = `Runs the operator console on this machine against a deployed stack, with
+the default AWS credentials: the table, queue and dead-letter queue come from
+the stack's outputs (--stack NAME: TableName, EventsQueueUrl, EventsDLQUrl),
+or from HOOKLINE_TABLE, HOOKLINE_QUEUE_URL and HOOKLINE_DLQ_URL. Nothing is
+exposed on API Gateway; the console listens on --console-addr only, with the
+same guards as serve's (Host pinning, same-origin POSTs, no CORS, a token
+off loopback). The credentials need dynamodb:Query/GetItem/BatchGetItem/
+UpdateItem on the table and its indexes, sqs:SendMessage on the queue,
+sqs:ReceiveMessage/DeleteMessage/ChangeMessageVisibility on the dead-letter
+queue and, with --stack, cloudformation:DescribeStacks.
+`
+
+type consoleCmdFlags struct {
+	aws     *bool
+	stack   *string
+	console *consoleFlags
+}
+
+func newConsoleFlags() (*flag.FlagSet, consoleCmdFlags) {
+	fs := flag.NewFlagSet("console", flag.ContinueOnError)
+	return fs, consoleCmdFlags{
+		aws:     fs.Bool("aws", false, "serve the console of a deployed stack (required: hookline serve runs the local one)"),
+		stack:   fs.String("stack", "", "read the table and queue URLs from this CloudFormation stack's `name` (default: $HOOKLINE_TABLE, $HOOKLINE_QUEUE_URL, $HOOKLINE_DLQ_URL)"),
+		console: addConsoleFlags(fs),
+	}
+}
+
+// stackResources are what the console works on.
+type stackResources struct{ table, queueURL, dlqURL string }
+
+// describeStacks is the one CloudFormation call --stack needs.
+type describeStacks interface {
+	DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
+}
+
+// fromStack reads the resources from the stack's outputs.
+func fromStack(ctx context.Context, cf describeStacks, name string) (stackResources, error) {
+	out, err := cf.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
+	if err != nil {
+		return stackResources{}, fmt.Errorf("--stack %s: %w", name, err)
+	}
+	if len(out.Stacks) != 1 {
+		return stackResources{}, fmt.Errorf("--stack %s: %d stacks answered, want 1", name, len(out.Stacks))
+	}
+	outputs := map[string]string{}
+	for _, o := range out.Stacks[0].Outputs {
+		outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
+	}
+	r := stackResources{table: outputs[OutputTable], queueURL: outputs[OutputQueueURL], dlqURL: outputs[OutputDLQURL]}
+	if r.table == "" || r.queueURL == "" {
+		return stackResources{}, fmt.Errorf("--stack %s: the stack has no %s and %s outputs (is it a hookline stack?)", name, OutputTable, OutputQueueURL)
+	}
+	return r, nil
+}
+
+// fromEnv reads the resources from the environment.
+func fromEnv() (stackResources, error) {
+	r := stackResources{table: os.Getenv(awsenv.EnvTable), queueURL: os.Getenv(awsenv.EnvQueueURL), dlqURL: os.Getenv(EnvDLQURL)}
+	if r.table == "" || r.queueURL == "" {
+		return stackResources{}, fmt.Errorf("console --aws needs --stack NAME, or %s and %s (and %s for dead letters)",
+			awsenv.EnvTable, awsenv.EnvQueueURL, EnvDLQURL)
+	}
+	return r, nil
+}
+
+// consoleCmd serves the console of a deployed stack until ctx ends.
+func consoleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, f := newConsoleFlags()
+	if err := parseNoArgs(fs, args, stdout); err != nil {
+		return err
+	}
+	if !*f.aws {
+		return errors.New("console needs --aws (the local console runs with hookline serve, on --console-addr)")
+	}
+	if err := f.console.check(); err != nil {
+		return err
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return err
+	}
+	var res stackResources
+	if *f.stack != "" {
+		res, err = fromStack(ctx, cloudformation.NewFromConfig(cfg), *f.stack)
+	} else {
+		res, err = fromEnv()
+	}
+	if err != nil {
+		return err
+	}
+	log := wire.Logger(stdout)
+	con, err := awsConsole(cfg, res, f.console, log)
+	if err != nil {
+		return err
+	}
+	ln, err := con.Listen()
+	if err != nil {
+		return err
+	}
+	url := "http://" + ln.Addr().String() + "/"
+	log.Info("console", slog.String("addr", url), slog.String("table", res.table), slog.Bool("dlq", res.dlqURL != ""),
+		slog.Bool("token", f.console.token() != ""))
+	fmt.Fprintf(stderr, "hookline: console on %s (table %s)\n", url, res.table)
+	return con.Serve(ctx, ln)
+}
+
+// awsConsole builds the console over the stack's table and queues.
+func awsConsole(cfg aws.Config, res stackResources, cf *consoleFlags, log *slog.Logger) (*console.Console, error) {
+	st := awsConsoleStore{dynamo.NewConsole(dynamo.New(dynamodb.NewFromConfig(cfg), res.table), wire.Providers)}
+	q := sqs.New(awssqs.NewFromConfig(cfg), res.queueURL)
+	o := console.Options{
+		Addr:      *cf.addr,
+		Token:     cf.token(),
+		Hosts:     cf.hosts,
+		Providers: wire.Providers,
+		Log:       log,
+	}
+	if res.dlqURL != "" {
+		o.DeadLetters = q.DeadLetters(res.dlqURL)
+	}
+	return console.New(st, q.Enqueue, o)
+}
+
+// awsConsoleStore is the DynamoDB console reader. Recent rejections are
+// recorded on AWS only by a store that has Rejections (ingest's
+// record_rejections); until the table's store has it, the list is empty.
+type awsConsoleStore struct{ *dynamo.Console }
+
+func (s awsConsoleStore) Rejections(ctx context.Context, limit int) ([]store.Rejection, error) {
+	if r, ok := any(s.Console.Store).(interface {
+		Rejections(ctx context.Context, limit int) ([]store.Rejection, error)
+	}); ok {
+		return r.Rejections(ctx, limit)
+	}
+	return []store.Rejection{}, nil
+}

@@ -1,0 +1,584 @@
+package dynamo
+
+// The operator console's reads over DynamoDB (`hookline console --aws`):
+// the event list and the stats window, answered from the two indexes the
+// table already has. No new index, so an event's write costs what it did.
+//
+// # The list (ListEvents)
+//
+// Newest first by received_sk ("<time>#<id>"), from one of the KEYS_ONLY
+// indexes, each sharded over Shards partitions:
+//
+//   - status received, queued or failed: by_status, "<status>#<shard>"
+//     (sparse: a delivered event has left it), 16 partitions;
+//   - otherwise: by_provider, "<provider>#<shard>", 16 partitions for one
+//     provider, 16 per provider (48) for all of them.
+//
+// Each partition is queried backwards (ScanIndexForward false) with
+// received_sk BETWEEN since and until (or the cursor), a few keys at a time;
+// the partitions are merged newest first, and the chosen events are read
+// with BatchGetItem (eventually consistent, half the read units of a
+// strongly consistent read; without the body: a list never copies bodies,
+// though DynamoDB bills the whole item). since, until and provider are key
+// conditions; every other filter (type glob, status delivered, destination,
+// the text) is checked on the events read. So a page costs, in read units:
+// the index queries (keys of ~100 bytes: 0.5 RCU per 4 KB read per
+// partition, about 24 for the 48 partitions of an unfiltered first page) and
+// 0.5 RCU per event read (an event item is 1 to 4 KB). A rare filter walks
+// further: a page stops after maxExamined events read (about 1,000 RCU) and
+// answers what it found, maybe fewer than the limit, with a cursor to go on
+// (the page's "next"), never a Scan of the table.
+//
+// The text q: an event id is one GetItem; when no event has that id, the
+// events are walked as above for an entity id or tenant that starts with
+// q (bounded the same way). An index on entity id or tenant would make that
+// a Query, but it would cost every event write one more index write, so
+// there is none.
+//
+// The cursor is the last event shown's received_sk, base64url.
+//
+// # Stats
+//
+// Accepted per provider: a Select COUNT Query over each by_provider
+// partition for received_sk >= since (keys only: about 40 keys per 0.5 RCU;
+// a million events in the window is about 12,500 RCU). Attempts per
+// destination: the attempt items (ATT#<at>…) at or after since of the newest
+// maxStatsEvents events received in the window, one Query per event: an
+// attempt of an older event (a late retry) is not counted, and in a window
+// with more events the destinations' figures are those of the newest
+// maxStatsEvents (WindowStats.Sampled says so). An index over attempt items
+// would count every attempt, at one more index write per attempt.
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/hookline/hookline/shared/store"
+)
+
+const (
+	// maxExamined bounds the events one list page reads.
+	maxExamined = 2000
+	// maxStatsEvents bounds the events whose attempts Stats reads.
+	maxStatsEvents = 1000
+	// statsWorkers is how many attempt queries Stats runs at once.
+	statsWorkers = 8
+	// skTop is above every received_sk ("<digits>…"), skBottom below.
+	skTop, skBottom = "~", "0"
+)
+
+// Console is the console's view of a Store: the list and stats of
+// store.Console (see the top of this file) over the providers it is given,
+// plus everything Store does.
+type Console struct {
+	*Store
+	providers []string
+}
+
+// NewConsole returns the console reader of s; providers are every provider
+// name events can have (wire.Providers), the partitions an unfiltered list
+// walks.
+func NewConsole(s *Store, providers []string) *Console {
+	return &Console{Store: s, providers: slices.Clone(providers)}
+}
+
+// ListEvents returns one page of the events q selects, newest first.
+func (c *Console) ListEvents(ctx context.Context, q store.EventQuery) (store.EventPage, error) {
+	if err := q.Validate(); err != nil {
+		return store.EventPage{}, err
+	}
+	lo, hi := skBottom, skTop
+	if !q.Since.IsZero() {
+		lo = sortTime(q.Since)
+	}
+	if !q.Until.IsZero() {
+		hi = sortTime(q.Until) // "<until>" is below every "<until>#<id>"
+	}
+	if q.Cursor != "" {
+		sk, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return store.EventPage{}, err
+		}
+		hi = min(hi, sk)
+	}
+	if q.Text != "" && q.Cursor == "" {
+		ev, err := c.Get(ctx, q.Text)
+		switch {
+		case err == nil:
+			if sk := receivedSK(ev); sk >= lo && sk < hi && matches(q, ev) {
+				ev.Raw, ev.Normalized, ev.Meta = nil, nil, nil
+				return store.EventPage{Events: []store.Event{ev}}, nil
+			}
+		case errors.Is(err, store.ErrUnavailable):
+			return store.EventPage{}, err
+		}
+	}
+	if lo >= hi {
+		return store.EventPage{}, nil
+	}
+
+	m := &merge{c: c, lo: lo, hi: hi, chunk: q.Limit + 1}
+	byStatus := q.Status != "" && store.Listable(q.Status)
+	switch {
+	case byStatus:
+		m.add(IndexByStatus, attrByStatusPK, string(q.Status))
+	case q.Provider != "":
+		if strings.Contains(q.Provider, "#") {
+			return store.EventPage{}, nil
+		}
+		m.add(IndexByProvider, attrByProviderPK, q.Provider)
+	default:
+		for _, p := range c.providers {
+			m.add(IndexByProvider, attrByProviderPK, p)
+		}
+		m.chunk = max(2*q.Limit/Shards+1, 10)
+	}
+	// filtered: some filter is checked on the events read, so a batch may
+	// match fewer than it holds.
+	filtered := q.TypeGlob != "" || q.Destination != "" || q.Text != "" ||
+		(q.Status != "" && !byStatus) || (q.Provider != "" && byStatus)
+
+	var page store.EventPage
+	examined := 0
+	last := ""
+	for examined < maxExamined {
+		n := q.Limit - len(page.Events)
+		if filtered {
+			n = min(100, maxExamined-examined)
+		}
+		keys, err := m.take(ctx, n)
+		if err != nil {
+			return store.EventPage{}, err
+		}
+		if len(keys) == 0 {
+			return page, nil // every partition is read out: no next page
+		}
+		evs, err := c.batchGetListed(ctx, keys)
+		if err != nil {
+			return store.EventPage{}, err
+		}
+		for i, k := range keys {
+			examined++
+			last = k.sk
+			ev, ok := evs[k.id]
+			if !ok || !matches(q, ev) {
+				continue
+			}
+			if len(page.Events) == q.Limit {
+				// One more match: there is a next page.
+				page.Next = encodeCursor(receivedSK(page.Events[len(page.Events)-1]))
+				return page, nil
+			}
+			page.Events = append(page.Events, ev)
+			if len(page.Events) == q.Limit && i == len(keys)-1 {
+				more, err := m.more(ctx)
+				if err != nil {
+					return store.EventPage{}, err
+				}
+				if more {
+					page.Next = encodeCursor(k.sk)
+				}
+				return page, nil
+			}
+		}
+		if len(page.Events) == q.Limit {
+			// The rest of the batch did not match: go on after the last
+			// event shown if any partition has more.
+			more, err := m.more(ctx)
+			if err != nil {
+				return store.EventPage{}, err
+			}
+			if more {
+				page.Next = encodeCursor(receivedSK(page.Events[len(page.Events)-1]))
+			}
+			return page, nil
+		}
+	}
+	// The walk's bound: answer what was found, and go on from there.
+	if more, err := m.more(ctx); err != nil {
+		return store.EventPage{}, err
+	} else if more {
+		page.Next = encodeCursor(last)
+	}
+	return page, nil
+}
+
+// matches checks the filters that are not key conditions (and those that
+// the index answered but may lag on: the status).
+func matches(q store.EventQuery, ev store.Event) bool {
+	if q.Provider != "" && ev.Provider != q.Provider {
+		return false
+	}
+	if q.Status != "" && ev.Status != q.Status {
+		return false
+	}
+	if q.TypeGlob != "" {
+		if ok, _ := path.Match(q.TypeGlob, ev.Type); !ok {
+			return false
+		}
+	}
+	if q.Destination != "" && !slices.ContainsFunc(ev.Deliveries, func(d store.Delivery) bool { return d.Destination == q.Destination }) {
+		return false
+	}
+	if q.Text != "" && ev.ID != q.Text && !strings.HasPrefix(ev.EntityID, q.Text) && !strings.HasPrefix(ev.Tenant, q.Text) {
+		return false
+	}
+	return true
+}
+
+func receivedSK(ev store.Event) string { return sortTime(ev.ReceivedAt) + "#" + ev.ID }
+
+func encodeCursor(sk string) string { return base64.RawURLEncoding.EncodeToString([]byte(sk)) }
+
+// decodeCursor reads a cursor: "<fixed-width time>#<id>".
+func decodeCursor(c string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	sk := string(b)
+	if err != nil || len(sk) < len(skBottom) || !strings.Contains(sk, "#") {
+		return "", fmt.Errorf("%w: cursor %q", store.ErrInvalid, c)
+	}
+	t, _, _ := strings.Cut(sk, "#")
+	if _, err := time.Parse("2006-01-02T15:04:05.000000000Z", t); err != nil {
+		return "", fmt.Errorf("%w: cursor %q", store.ErrInvalid, c)
+	}
+	return sk, nil
+}
+
+// listedAttrs are what a list reads of an event item: everything but the
+// bodies and the metadata.
+var listedAttrs = []string{attrID, attrProvider, attrType, attrEntityID, attrTenant, attrStatus,
+	attrReceivedAt, attrOccurredAt, attrUpdatedAt, attrExpiresAt, attrVersion, attrDeliveries}
+
+// batchGetListed reads the listed attributes of the events keys name,
+// eventually consistent, by id; events that no longer exist are missing.
+func (c *Console) batchGetListed(ctx context.Context, keys []indexed) (map[string]store.Event, error) {
+	names := map[string]string{}
+	proj := make([]string, len(listedAttrs))
+	for i, a := range listedAttrs {
+		names["#"+a] = a
+		proj[i] = "#" + a
+	}
+	out := make(map[string]store.Event, len(keys))
+	for start := 0; start < len(keys); start += 100 {
+		ks := make([]map[string]types.AttributeValue, 0, 100)
+		for _, k := range keys[start:min(start+100, len(keys))] {
+			ks = append(ks, eventKey(k.id))
+		}
+		req := map[string]types.KeysAndAttributes{c.table: {Keys: ks,
+			ProjectionExpression: aws.String(strings.Join(proj, ", ")), ExpressionAttributeNames: names}}
+		for attempt := 0; len(req) > 0; attempt++ {
+			res, err := c.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, unavailable("batch get", err)
+			}
+			for _, item := range res.Responses[c.table] {
+				ev, _, err := decodeEvent(item)
+				if err != nil {
+					return nil, err
+				}
+				out[ev.ID] = ev
+			}
+			req = res.UnprocessedKeys
+			if len(req) > 0 && attempt > 0 {
+				if attempt >= conflictRetries {
+					return nil, unavailable("batch get", fmt.Errorf("%d keys still unprocessed", len(req[c.table].Keys)))
+				}
+				if err := backoff(ctx, attempt); err != nil {
+					return nil, unavailable("batch get", err)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// merge walks index partitions newest first, merged by received_sk.
+type merge struct {
+	c      *Console
+	lo, hi string // lo <= received_sk < hi
+	chunk  int    // keys per query
+	parts  []*partition
+}
+
+// partition is one index partition being walked backwards.
+type partition struct {
+	index, attr, pk string
+	buf             []indexed // newest first
+	start           map[string]types.AttributeValue
+	done            bool // no more keys beyond buf
+}
+
+// add walks the Shards partitions of value in index.
+func (m *merge) add(index, attr, value string) {
+	for sh := range Shards {
+		m.parts = append(m.parts, &partition{index: index, attr: attr, pk: shardValue(value, sh)})
+	}
+}
+
+// fill queries, in parallel, every partition whose buffer is empty and
+// which has more keys.
+func (m *merge) fill(ctx context.Context) error {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	for _, p := range m.parts {
+		if len(p.buf) > 0 || p.done {
+			continue
+		}
+		wg.Go(func() {
+			if err := m.query(ctx, p); err != nil {
+				mu.Lock()
+				firstErr = cmpOr(firstErr, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return firstErr
+}
+
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// query reads p's next keys, newest first.
+func (m *merge) query(ctx context.Context, p *partition) error {
+	out, err := m.c.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                &m.c.table,
+		IndexName:                aws.String(p.index),
+		KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
+		ExpressionAttributeNames: map[string]string{"#pk": p.attr, "#sk": attrReceivedSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str(p.pk), ":lo": str(m.lo), ":hi": str(m.hi),
+		},
+		ScanIndexForward:  aws.Bool(false),
+		Limit:             aws.Int32(int32(m.chunk)),
+		ExclusiveStartKey: p.start,
+	})
+	if err != nil {
+		return unavailable("query "+p.index, err)
+	}
+	for _, item := range out.Items {
+		sk, _ := item[attrReceivedSK].(*types.AttributeValueMemberS)
+		pk, _ := item[attrPK].(*types.AttributeValueMemberS)
+		if sk == nil || pk == nil || !strings.HasPrefix(pk.Value, "EVT#") || sk.Value >= m.hi {
+			continue // hi itself is the cursor's event, already shown
+		}
+		p.buf = append(p.buf, indexed{sk: sk.Value, id: strings.TrimPrefix(pk.Value, "EVT#")})
+	}
+	p.start = out.LastEvaluatedKey
+	p.done = out.LastEvaluatedKey == nil
+	return nil
+}
+
+// take returns the next n keys of the merge, newest first (fewer at the end).
+func (m *merge) take(ctx context.Context, n int) ([]indexed, error) {
+	var out []indexed
+	for len(out) < n {
+		if err := m.fill(ctx); err != nil {
+			return nil, err
+		}
+		var best *partition
+		for _, p := range m.parts {
+			if len(p.buf) > 0 && (best == nil || p.buf[0].sk > best.buf[0].sk) {
+				best = p
+			}
+		}
+		if best == nil {
+			if m.anyOpen() {
+				continue // a query answered no keys but has more pages
+			}
+			return out, nil
+		}
+		out = append(out, best.buf[0])
+		best.buf = best.buf[1:]
+	}
+	return out, nil
+}
+
+func (m *merge) anyOpen() bool {
+	return slices.ContainsFunc(m.parts, func(p *partition) bool { return len(p.buf) > 0 || !p.done })
+}
+
+// more reports whether any partition has a key left.
+func (m *merge) more(ctx context.Context) (bool, error) {
+	for m.anyOpen() {
+		if slices.ContainsFunc(m.parts, func(p *partition) bool { return len(p.buf) > 0 }) {
+			return true, nil
+		}
+		if err := m.fill(ctx); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// Stats counts the events accepted per provider since since, and the
+// attempts of the newest maxStatsEvents of them (see the top of this file).
+func (c *Console) Stats(ctx context.Context, since time.Time) (store.WindowStats, error) {
+	if err := store.CheckTime(since); err != nil {
+		return store.WindowStats{}, err
+	}
+	out := store.WindowStats{Since: since.UTC(), Accepted: map[string]int{}, Destinations: map[string]store.DestinationStats{}}
+	lo := sortTime(since)
+	var (
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		firstErr error
+	)
+	for _, p := range c.providers {
+		for sh := range Shards {
+			wg.Go(func() {
+				n, err := c.count(ctx, shardValue(p, sh), lo)
+				mu.Lock()
+				defer mu.Unlock()
+				firstErr = cmpOr(firstErr, err)
+				out.Accepted[p] += n
+			})
+		}
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return store.WindowStats{}, firstErr
+	}
+	for p, n := range out.Accepted {
+		if n == 0 {
+			delete(out.Accepted, p)
+		}
+	}
+
+	m := &merge{c: c, lo: lo, hi: skTop, chunk: 100}
+	for _, p := range c.providers {
+		m.add(IndexByProvider, attrByProviderPK, p)
+	}
+	keys, err := m.take(ctx, maxStatsEvents)
+	if err != nil {
+		return store.WindowStats{}, err
+	}
+	if more, err := m.more(ctx); err != nil {
+		return store.WindowStats{}, err
+	} else if more {
+		out.Sampled = true
+	}
+	work := make(chan string)
+	durations := map[string][]int64{}
+	for range statsWorkers {
+		wg.Go(func() {
+			for id := range work {
+				as, err := c.attemptsSince(ctx, id, since)
+				mu.Lock()
+				firstErr = cmpOr(firstErr, err)
+				for _, a := range as {
+					d := out.Destinations[a.Destination]
+					d.Attempts++
+					switch a.Outcome {
+					case "delivered":
+						d.Delivered++
+					case "retry":
+						d.Retried++
+					case "failed":
+						d.Failed++
+					}
+					out.Destinations[a.Destination] = d
+					durations[a.Destination] = append(durations[a.Destination], int64(a.Duration))
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, k := range keys {
+		work <- k.id
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return store.WindowStats{}, firstErr
+	}
+	for dest, ds := range durations {
+		slices.Sort(ds)
+		d := out.Destinations[dest]
+		d.P50, d.P99 = time.Duration(nearestRank(ds, 50)), time.Duration(nearestRank(ds, 99))
+		out.Destinations[dest] = d
+	}
+	return out, nil
+}
+
+// nearestRank is the nearest-rank percentile p of the sorted, non-empty ds.
+func nearestRank(ds []int64, p int) int64 {
+	i := (p*len(ds)+99)/100 - 1
+	return ds[max(0, min(i, len(ds)-1))]
+}
+
+// count counts the keys of one by_provider partition at or after lo.
+func (c *Console) count(ctx context.Context, pk, lo string) (int, error) {
+	in := &dynamodb.QueryInput{
+		TableName:                &c.table,
+		IndexName:                aws.String(IndexByProvider),
+		KeyConditionExpression:   aws.String("#pk = :pk AND #sk >= :lo"),
+		ExpressionAttributeNames: map[string]string{"#pk": attrByProviderPK, "#sk": attrReceivedSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str(pk), ":lo": str(lo),
+		},
+		Select: types.SelectCount,
+	}
+	n := 0
+	for {
+		out, err := c.db.Query(ctx, in)
+		if err != nil {
+			return 0, unavailable("count "+IndexByProvider, err)
+		}
+		n += int(out.Count)
+		if out.LastEvaluatedKey == nil {
+			return n, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// attemptsSince reads the attempts of event id at or after since: the
+// attempt items' sort keys start with their time.
+func (c *Console) attemptsSince(ctx context.Context, id string, since time.Time) ([]store.Attempt, error) {
+	in := &dynamodb.QueryInput{
+		TableName:              &c.table,
+		KeyConditionExpression: aws.String("pk = :pk AND sk BETWEEN :lo AND :hi"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str("EVT#" + id),
+			":lo": str(skAttemptPrefix + sortTime(since)),
+			":hi": str(skAttemptPrefix + skTop),
+		},
+	}
+	var out []store.Attempt
+	for {
+		page, err := c.db.Query(ctx, in)
+		if err != nil {
+			return nil, unavailable("query attempts", err)
+		}
+		for _, item := range page.Items {
+			a, err := decodeAttempt(id, item)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, a)
+		}
+		if page.LastEvaluatedKey == nil {
+			return out, nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+}
