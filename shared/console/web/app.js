@@ -517,12 +517,14 @@ function toast(text, bad) {
 
 function route() {
   const hash = location.hash || "#/";
-  const section = hash.startsWith("#/destinations") ? "destinations" : hash.startsWith("#/rejections") ? "rejections" : "events";
+  const section = hash.startsWith("#/destinations") ? "destinations" : hash.startsWith("#/rejections") ? "rejections"
+    : hash.startsWith("#/deadletters") ? "deadletters" : "events";
   for (const a of document.querySelectorAll("nav a")) a.classList.toggle("active", a.dataset.nav === section);
   const m = hash.match(/^#\/events\/(.+)$/);
   if (m) return showEvent(decodeURIComponent(m[1]));
   if (section === "destinations") return showDestinations();
   if (section === "rejections") return showRejections();
+  if (section === "deadletters") return showDeadLetters();
   return showEvents();
 }
 
