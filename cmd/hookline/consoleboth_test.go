@@ -604,7 +604,9 @@ func TestConsoleAWSStack(t *testing.T) {
 	if _, err := cf.CreateStack(t.Context(), &cloudformation.CreateStackInput{StackName: aws.String(name), TemplateBody: aws.String(string(tmpl))}); err != nil {
 		t.Fatalf("moto create-stack: %v", err)
 	}
-	t.Cleanup(func() { _, _ = cf.DeleteStack(context.Background(), &cloudformation.DeleteStackInput{StackName: aws.String(name)}) })
+	t.Cleanup(func() {
+		_, _ = cf.DeleteStack(context.Background(), &cloudformation.DeleteStackInput{StackName: aws.String(name)})
+	})
 
 	got, err := fromStack(t.Context(), cf, name)
 	if err != nil || got != res {
