@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -48,6 +49,7 @@ queue and, with --stack, cloudformation:DescribeStacks.
 type consoleCmdFlags struct {
 	aws     *bool
 	stack   *string
+	poll    *time.Duration
 	console *consoleFlags
 }
 
@@ -56,6 +58,7 @@ func newConsoleFlags() (*flag.FlagSet, consoleCmdFlags) {
 	return fs, consoleCmdFlags{
 		aws:     fs.Bool("aws", false, "serve the console of a deployed stack (required: hookline serve runs the local one)"),
 		stack:   fs.String("stack", "", "read the table and queue URLs from this CloudFormation stack's `name` (default: $HOOKLINE_TABLE, $HOOKLINE_QUEUE_URL, $HOOKLINE_DLQ_URL)"),
+		poll:    fs.Duration("poll", 5*time.Second, "while a page is open, look for new events and attempts this often, for the live list (0: never)"),
 		console: addConsoleFlags(fs),
 	}
 }
@@ -136,6 +139,9 @@ func consoleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	log.Info("console", slog.String("addr", url), slog.String("table", res.table), slog.Bool("dlq", res.dlqURL != ""),
 		slog.Bool("token", f.console.token() != ""))
 	fmt.Fprintf(stderr, "hookline: console on %s (table %s)\n", url, res.table)
+	if *f.poll > 0 {
+		go con.Poll(ctx, *f.poll)
+	}
 	return con.Serve(ctx, ln)
 }
 

@@ -55,6 +55,13 @@ func (h *hub) subscribe() (<-chan message, func()) {
 	}
 }
 
+// subscribed reports whether any stream is open.
+func (h *hub) subscribed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs) > 0
+}
+
 func (h *hub) publish(name string, v any) {
 	data, err := json.Marshal(v)
 	if err != nil {

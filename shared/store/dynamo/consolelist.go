@@ -67,9 +67,11 @@ import (
 	"github.com/hookline/hookline/shared/store"
 )
 
+// maxExamined bounds the events one list page reads (a variable for the
+// tests).
+var maxExamined = 2000
+
 const (
-	// maxExamined bounds the events one list page reads.
-	maxExamined = 2000
 	// maxStatsEvents bounds the events whose attempts Stats reads.
 	maxStatsEvents = 1000
 	// statsWorkers is how many attempt queries Stats runs at once.
