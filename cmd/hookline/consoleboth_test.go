@@ -674,3 +674,48 @@ func repoTemplateOutputs(t *testing.T) map[string]bool {
 	}
 	return out
 }
+
+// hookline redrive shares the console's Redrive: one event's dead letters
+// or all, and a dry run that moves nothing.
+func TestRedriveCommandOneOrAll(t *testing.T) {
+	dir := t.TempDir()
+	st, err := sqlite.Open(filepath.Join(dir, "hookline.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	q, err := embedded.New(st.DB(), embedded.WithMaxReceives(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	for _, id := range []string{"01DEADA0000000000000000000", "01DEADB0000000000000000000"} {
+		if err := q.Enqueue(ctx, id, "tomba.save_lead"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		if _, err := q.Receive(ctx, 10, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+		dead int
+	}{
+		{[]string{"--id", "01DEADA0000000000000000000", "--dry-run"}, "would redrive 1 messages", 2},
+		{[]string{"--dry-run"}, "would redrive 2 messages", 2},
+		{[]string{"--id", "01DEADA0000000000000000000"}, "redrove 1 messages", 1},
+		{[]string{"--id", "01DEADA0000000000000000000"}, "redrove 0 messages", 1},
+		{nil, "redrove 1 messages", 0},
+	} {
+		var out strings.Builder
+		if err := redrive(ctx, append([]string{"--data", dir}, c.args...), &out); err != nil || !strings.Contains(out.String(), c.want) {
+			t.Errorf("redrive %v: %v %q, want %q", c.args, err, out.String(), c.want)
+		}
+		if n, _ := q.CountDead(ctx, ""); n != c.dead {
+			t.Errorf("after redrive %v: %d dead letters, want %d", c.args, n, c.dead)
+		}
+	}
+}
