@@ -92,7 +92,9 @@ func TestListEventsPages(t *testing.T) {
 		{"destination", store.EventQuery{Destination: "slack"}, func(ev store.Event) bool { return len(ev.Deliveries) > 0 && ev.Deliveries[0].Destination == "slack" }},
 		{"tenant prefix", store.EventQuery{Text: "tenant-3"}, func(ev store.Event) bool { return ev.Tenant == "tenant-3" }},
 		{"time range", store.EventQuery{Since: base.Add(10 * time.Second), Until: base.Add(40 * time.Second)},
-			func(ev store.Event) bool { return !ev.ReceivedAt.Before(base.Add(10*time.Second)) && ev.ReceivedAt.Before(base.Add(40*time.Second)) }},
+			func(ev store.Event) bool {
+				return !ev.ReceivedAt.Before(base.Add(10*time.Second)) && ev.ReceivedAt.Before(base.Add(40*time.Second))
+			}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			want := ids(all, c.keep)
