@@ -6,6 +6,9 @@
 //
 // `hookline serve` runs it on its own listener (--console-addr, default
 // 127.0.0.1:8081), never on the webhook listener that faces providers.
+// `hookline console --aws` runs the same console on the operator's machine
+// over a deployed stack (store/dynamo's Console, the SQS dead-letter queue,
+// Poll for the live list).
 //
 // # Security model
 //

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -80,6 +81,8 @@ func (c *Console) deadLetters(w http.ResponseWriter, r *http.Request) {
 		c.storeError(w, r, err)
 		return
 	}
+	// Newest first on both queues (SQS answers in its own order).
+	slices.SortStableFunc(ds, func(a, b queue.DeadLetter) int { return b.At.Compare(a.At) })
 	out := make([]deadLetterView, 0, len(ds))
 	for _, d := range ds {
 		v := deadLetterView{EventID: d.EventID, Type: d.Type, At: timePtr(d.At), ReceiveCount: d.ReceiveCount}

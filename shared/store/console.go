@@ -7,13 +7,15 @@ import (
 )
 
 // What the operator console (shared/console) asks of a store beyond the
-// contract above. Store/sqlite implements it:
+// contract above. Store/sqlite implements it, and store/dynamo's Console:
 //
 //	ListEvents(ctx, q EventQuery) (EventPage, error)
 //	    The events q selects, newest first (by receive time, then id),
 //	    at most q.Limit of them, without Raw, Normalized and Meta (a list
 //	    never copies bodies); Next is the cursor of the following page, ""
 //	    after the last. Refuses a query that fails Validate with ErrInvalid.
+//	    A page may hold fewer than q.Limit and still have a Next: store/dynamo
+//	    bounds the events one page reads for a rare filter.
 //	Stats(ctx, since time.Time) (WindowStats, error)
 //	    Events accepted per provider, and attempts per destination, since.
 
