@@ -52,6 +52,8 @@ var commands = []command{
 		flags: flagsOf(newReplayFlags)},
 	{name: "redrive", summary: "move dead-lettered messages back onto the queue",
 		flags: flagsOf(newRedriveFlags)},
+	{name: "reverify", args: "[rejection id ...]", summary: "verify quarantined deliveries again with the config's secrets, at their receive time; ingest those that pass",
+		flags: flagsOf(newReverifyFlags)},
 	{name: "transform", summary: "dry run of a destination's filter and transform: whether it passes, and the exact signed body and headers it would send",
 		flags: flagsOf(newTransformFlags)},
 	{name: "nullserver", summary: "a null net/http webhook receiver, compare's yardstick",

@@ -46,6 +46,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = replay(ctx, args[1:], stdout)
 	case "redrive":
 		err = redrive(ctx, args[1:], stdout)
+	case "reverify":
+		err = reverifyCmd(ctx, args[1:], stdout)
 	case "transform":
 		err = transformCmd(ctx, args[1:], stdout)
 	case "invoke":

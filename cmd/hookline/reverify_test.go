@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -265,5 +266,68 @@ func TestReverifyInServe(t *testing.T) {
 		if strings.Contains(strings.Join(answers, " "), content) {
 			t.Errorf("an answer carries body content %q", content)
 		}
+	}
+}
+
+// TestReverifyCommand: `hookline reverify` on a stopped serve's data, with
+// the fixed config: a dry run changes nothing; then the genuine delivery is
+// accepted and the forged one stays rejected; again, a duplicate. Serve,
+// started again, delivers the accepted event once.
+func TestReverifyCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs hookline serve twice")
+	}
+	bin, err := buildOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &countingSink{seen: map[string]int{}}
+	srv := httptest.NewServer(sink)
+	t.Cleanup(srv.Close)
+	dir, data := t.TempDir(), t.TempDir()
+	s1 := startConsoleServe(t, "--config", quarantineConfig(t, dir, wrongJourneyBee, wrongLeadron, srv.URL), "--data", data)
+	ld, _ := samples.Body("leadron", "lead.created")
+	for _, sec := range []string{config.DevLeadronSecret, "an-attackers-guess"} {
+		hdr, _ := samples.Headers("leadron", "lead.created", ld, samples.Secrets{Leadron: sec}, samples.Token{})
+		if code, _, _ := post(s1.url+"/webhooks/leadron", ld, hdr); code != 401 {
+			t.Fatalf("with the wrong secret configured: %d", code)
+		}
+	}
+	if err := s1.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	_ = s1.cmd.Wait()
+	fixed := quarantineConfig(t, dir, config.DevJourneyBeeSecret, config.DevLeadronSecret, srv.URL)
+	reverify := func(extra ...string) string {
+		t.Helper()
+		out, err := exec.Command(bin, append([]string{"reverify", "--data", data, "--config", fixed}, extra...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("hookline reverify %v: %v\n%s", extra, err, out)
+		}
+		return string(out)
+	}
+	if out := reverify("--provider", "leadron", "--dry-run"); !strings.Contains(out, "2 kept deliveries selected (dry run") {
+		t.Errorf("dry run:\n%s", out)
+	}
+	if out := reverify("--provider", "leadron"); !strings.Contains(out, "1 accepted, 0 duplicate, 1 rejected") || !strings.Contains(out, "rejected bad_signature") {
+		t.Errorf("re-verify:\n%s", out)
+	}
+	if out := reverify("--provider", "leadron"); !strings.Contains(out, "0 accepted, 1 duplicate, 1 rejected") {
+		t.Errorf("again:\n%s", out)
+	}
+	if out, err := exec.Command(bin, "reverify", "--data", data, "--config", fixed).CombinedOutput(); err == nil {
+		t.Errorf("no selection accepted:\n%s", out)
+	}
+	startConsoleServe(t, "--config", fixed, "--data", data)
+	deadline := time.Now().Add(20 * time.Second)
+	for sink.total() < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the re-verified event was not delivered")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	if sink.total() != 1 || len(sink.seen) != 1 {
+		t.Errorf("delivered %v, want one event once", sink.seen)
 	}
 }
