@@ -463,7 +463,7 @@ func (s *Store) recordRejection(ctx context.Context, r store.Rejection, q *store
 			if count+1 > int64(bounds.MaxCount) || bytes+q.Size() > bounds.MaxBytes {
 				full = true
 			} else if _, err := tx.Exec(`INSERT INTO quarantine (seq, provider, at, method, body, header, bytes, expires_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, seq, r.Provider, r.At.UnixNano(), r.Method, q.Body, string(qheader),
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, seq, r.Provider, r.At.UnixNano(), r.Method, append([]byte{}, q.Body...), string(qheader),
 				q.Size(), q.ExpiresAt.UnixNano()); err != nil {
 				return unavailable("record rejection", err)
 			}

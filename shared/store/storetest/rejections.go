@@ -35,6 +35,7 @@ func RunRejections(t *testing.T, newStore func(t *testing.T) RejectionStore) {
 		{"QuarantineBytesBound", testQuarantineBytes},
 		{"QuarantineExpires", testQuarantineExpires},
 		{"Unknown", testQuarantineUnknown},
+		{"EmptyBody", testQuarantineEmptyBody},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -190,5 +191,21 @@ func testQuarantineUnknown(t *testing.T, s RejectionStore) {
 		if _, err := s.Quarantined(t.Context(), id); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("Quarantined(%q): %v, want ErrNotFound", id, err)
 		}
+	}
+}
+
+// An empty body refused for its signature is kept too (its header is what
+// matters).
+func testQuarantineEmptyBody(t *testing.T, s RejectionStore) {
+	now := time.Now()
+	q := NewQuarantined("leadron", []byte{}, now, time.Hour)
+	q.Header = http.Header{"X-Leadron-Signature": {"sha256=00"}}
+	if err := s.RecordQuarantined(t.Context(), NewRejection("leadron", nil, now), q, roomy); err != nil {
+		t.Fatal(err)
+	}
+	r := find(t, s, nil)
+	got, err := s.Quarantined(t.Context(), r.ID)
+	if err != nil || len(got.Body) != 0 || got.Header.Get("X-Leadron-Signature") != "sha256=00" {
+		t.Errorf("Quarantined = %+v, %v", got, err)
 	}
 }
