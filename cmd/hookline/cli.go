@@ -54,6 +54,8 @@ var commands = []command{
 		flags: flagsOf(newRedriveFlags)},
 	{name: "console", summary: "the operator console of a deployed stack (its table, queue and DLQ), on this machine",
 		doc: consoleDoc, flags: flagsOf(newConsoleFlags)},
+	{name: "reverify", args: "[rejection id ...]", summary: "verify quarantined deliveries again with the config's secrets, at their receive time; ingest those that pass",
+		flags: flagsOf(newReverifyFlags)},
 	{name: "transform", summary: "dry run of a destination's filter and transform: whether it passes, and the exact signed body and headers it would send",
 		flags: flagsOf(newTransformFlags)},
 	{name: "nullserver", summary: "a null net/http webhook receiver, compare's yardstick",

@@ -48,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = redrive(ctx, args[1:], stdout)
 	case "console":
 		err = consoleCmd(ctx, args[1:], stdout, stderr)
+	case "reverify":
+		err = reverifyCmd(ctx, args[1:], stdout)
 	case "transform":
 		err = transformCmd(ctx, args[1:], stdout)
 	case "invoke":

@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/shared/config"
+	"github.com/hookline/hookline/shared/console"
 	"github.com/hookline/hookline/shared/deliver"
 	"github.com/hookline/hookline/shared/ingest"
 	"github.com/hookline/hookline/shared/queue/embedded"
+	"github.com/hookline/hookline/shared/store"
 	"github.com/hookline/hookline/shared/store/local"
 	"github.com/hookline/hookline/shared/store/sqlite"
 	"github.com/hookline/hookline/shared/wire"
@@ -94,14 +96,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	mux := http.NewServeMux()
+	handlers := map[string]*ingest.Handler{}
 	for _, name := range cfg.Providers() {
 		h, err := wire.Handler(cfg, name, ls, q, log)
 		if err != nil {
 			return err
 		}
 		h.Observe = con.ObserveIngest
-		h.Rejections = st // the console's recent rejections
+		h.Rejections = st                             // the console's recent rejections
+		h.Quarantine = wire.Quarantine(cfg, name, st) // nil unless ingest.quarantine
+		handlers[name] = h
 		mux.Handle("/webhooks/"+name, h)
+	}
+	if cfg.Ingest.Quarantine != nil {
+		con.SetReverify(reverifier(handlers))
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -187,6 +195,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// reverifier re-verifies a quarantined delivery with the handler of its
+// provider (built from the config serve runs with now).
+func reverifier(handlers map[string]*ingest.Handler) console.Reverify {
+	return func(ctx context.Context, q store.Quarantined) (console.Reverified, error) {
+		h := handlers[q.Provider]
+		if h == nil {
+			return console.Reverified{Status: "rejected", Reason: "provider_not_served"}, nil
+		}
+		res, err := h.Reverify(ctx, q)
+		return console.Reverified{Status: res.Status, EventID: res.EventID, Reason: res.Reason}, err
+	}
 }
 
 // routedBy says whether any destination of cfg takes events of a type: the

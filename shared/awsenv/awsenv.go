@@ -157,6 +157,14 @@ func IngestHandler(ctx context.Context, provider string) (*ingest.Handler, error
 	// One CloudWatch EMF line per delivery on stdout: the metrics the
 	// template's alarms and dashboard use, without an API call.
 	h.Observe = metrics.IngestObserver(os.Stdout, env.Namespace)
+	// Rejections cost a write each: recorded only when the config asks
+	// (one small item, 24 h TTL); ingest.quarantine keeps the deliveries
+	// refused for their credentials, with their rejections. A failure to
+	// record is logged and never changes the answer.
+	if env.Config.Ingest.RecordRejections {
+		h.Rejections = env.Store
+	}
+	h.Quarantine = wire.Quarantine(env.Config, provider, env.Store)
 	return h, nil
 }
 

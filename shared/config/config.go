@@ -98,6 +98,25 @@ type Ingest struct {
 	Retention Duration `yaml:"retention"`
 	// SweepAfter: events still unqueued after this are re-enqueued. Default 1 minute.
 	SweepAfter Duration `yaml:"sweep_after"`
+	// RecordRejections: on AWS, every refused delivery is recorded for the
+	// console (one small DynamoDB item each, kept 24 h). Off by default: a
+	// write per rejection is a cost. hookline serve always records them
+	// (the newest 1,000 in its SQLite file).
+	RecordRejections bool `yaml:"record_rejections"`
+	// Quarantine, if set, keeps deliveries refused for their credentials
+	// (bad signature, unknown secret, expired token) in full for re-verify.
+	Quarantine *Quarantine `yaml:"quarantine"`
+}
+
+// Quarantine bounds what is kept for re-verify (ingest.quarantine).
+type Quarantine struct {
+	// TTL is how long a kept delivery stays. Default 24 hours, at most 7 days.
+	TTL Duration `yaml:"ttl"`
+	// MaxBytes bounds the bodies and credential headers kept at once.
+	// Default 64 MiB; at least ingest.max_body_bytes.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// MaxCount bounds how many are kept at once. Default 1,000.
+	MaxCount int `yaml:"max_count"`
 }
 
 // Processor tunes delivery: the processor Lambda and the one in hookline serve.
@@ -143,6 +162,11 @@ const (
 	DefaultDedupeWindow      = 24 * time.Hour
 	DefaultRetention         = 30 * 24 * time.Hour
 	DefaultSweepAfter        = time.Minute
+	DefaultQuarantineTTL     = 24 * time.Hour
+	MaxQuarantineTTL         = 7 * 24 * time.Hour
+	DefaultQuarantineBytes   = 64 << 20
+	DefaultQuarantineCount   = 1000
+	MaxQuarantineCount       = 1000
 	DefaultTombaHeader       = "X-Tomba-Token"
 	DefaultHTTPTimeout       = 10 * time.Second
 	DefaultMaxAttempts       = 10
@@ -634,6 +658,26 @@ func (c *Config) normalize(scope Scope) error {
 	}
 	if in.SweepAfter == 0 {
 		in.SweepAfter = Duration(DefaultSweepAfter)
+	}
+	if q := in.Quarantine; q != nil {
+		if q.TTL == 0 {
+			q.TTL = Duration(DefaultQuarantineTTL)
+		}
+		if q.TTL.D() < time.Minute || q.TTL.D() > MaxQuarantineTTL {
+			return fmt.Errorf("ingest.quarantine.ttl must be from 1m to %v", fmtDuration(MaxQuarantineTTL))
+		}
+		if q.MaxBytes == 0 {
+			q.MaxBytes = max(DefaultQuarantineBytes, in.MaxBodyBytes)
+		}
+		if q.MaxBytes < in.MaxBodyBytes || q.MaxBytes > 1<<40 {
+			return errors.New("ingest.quarantine.max_bytes must be at least ingest.max_body_bytes (and at most 1 TiB)")
+		}
+		if q.MaxCount == 0 {
+			q.MaxCount = DefaultQuarantineCount
+		}
+		if q.MaxCount < 1 || q.MaxCount > MaxQuarantineCount {
+			return fmt.Errorf("ingest.quarantine.max_count must be from 1 to %d (the console lists at most that many)", MaxQuarantineCount)
+		}
 	}
 
 	p := &c.Processor

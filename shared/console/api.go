@@ -36,6 +36,8 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/events/{id}/replay", c.replay)
 	mux.HandleFunc("GET /api/stats", c.stats)
 	mux.HandleFunc("GET /api/rejections", c.rejections)
+	mux.HandleFunc("POST /api/rejections/{id}/reverify", c.reverifyOne)
+	mux.HandleFunc("POST /api/rejections/reverify", c.reverifyAll)
 	mux.HandleFunc("GET /api/stream", c.stream)
 	mux.HandleFunc("GET /api/config", c.config)
 	mux.HandleFunc("GET /api/deadletters", c.deadLetters)
@@ -418,6 +420,13 @@ type rejectionView struct {
 	BodyBytes  int       `json:"body_bytes"`
 	BodySHA256 string    `json:"body_sha256"`
 	Headers    []string  `json:"headers"` // names only
+	// Claims of a JourneyBee token refused only for its signature or
+	// expiry (never api_key or external_settings).
+	Claims map[string]string `json:"claims,omitzero"`
+	// Quarantined: the delivery is kept and can be re-verified until
+	// QuarantineExpiresAt.
+	Quarantined         bool       `json:"quarantined"`
+	QuarantineExpiresAt *time.Time `json:"quarantine_expires_at,omitzero"`
 }
 
 func (c *Console) rejections(w http.ResponseWriter, r *http.Request) {
@@ -444,7 +453,8 @@ func (c *Console) rejections(w http.ResponseWriter, r *http.Request) {
 			headers = []string{}
 		}
 		out.Rejections = append(out.Rejections, rejectionView{ID: x.ID, At: x.At, Provider: x.Provider, Method: x.Method,
-			Route: x.Route, Status: x.Status, Reason: x.Reason, BodyBytes: x.BodyBytes, BodySHA256: x.BodySHA256, Headers: headers})
+			Route: x.Route, Status: x.Status, Reason: x.Reason, BodyBytes: x.BodyBytes, BodySHA256: x.BodySHA256, Headers: headers,
+			Claims: x.Claims, Quarantined: x.Quarantined, QuarantineExpiresAt: timePtr(x.QuarantineExpiresAt)})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -73,8 +73,23 @@ type Store interface {
 	ListEvents(ctx context.Context, q store.EventQuery) (store.EventPage, error)
 	Attempts(ctx context.Context, eventID string) ([]store.Attempt, error)
 	Stats(ctx context.Context, since time.Time) (store.WindowStats, error)
-	Rejections(ctx context.Context, limit int) ([]store.Rejection, error)
+	store.RejectionReader // Rejections, and Quarantined for re-verify
 }
+
+// Reverified is what re-verifying a quarantined delivery did (the answer of
+// POST /api/rejections/{id}/reverify): Status accepted | duplicate |
+// rejected, EventID when accepted or duplicate, Reason when rejected.
+type Reverified struct {
+	Status  string `json:"status"`
+	EventID string `json:"event_id,omitzero"`
+	Reason  string `json:"reason,omitzero"`
+}
+
+// Reverify runs a quarantined delivery through its provider's verification
+// again (with the current config's secrets, the clock at its receive time)
+// and ingests it if it passes (ingest.Handler.Reverify). An error is our
+// own failure (503).
+type Reverify func(ctx context.Context, q store.Quarantined) (Reverified, error)
 
 // Enqueue puts an event id on the processor's queue.
 type Enqueue func(ctx context.Context, eventID, eventType string) error
@@ -106,6 +121,9 @@ type Options struct {
 	Log *slog.Logger
 	// DeadLetters, if set, is the queue's dead letters (deadletters.go).
 	DeadLetters DeadLetterQueue
+	// Reverify, if set, re-verifies quarantined deliveries (quarantine
+	// on); without it the re-verify routes answer 404 quarantine_off.
+	Reverify Reverify
 }
 
 // ErrNeedsToken: a console on a non-loopback address must have a token.

@@ -123,6 +123,12 @@ type Handler struct {
 	Observe func(Result)
 	// Rejections, if set, keeps every rejected delivery (rejections.go).
 	Rejections RejectionRecorder
+	// Quarantine, if set, keeps deliveries refused for their credentials
+	// for re-verify (rejections.go).
+	Quarantine *Quarantine
+	// VerifierAt, if set, builds the provider's verifier from the current
+	// config with its clock at a past receive time: what Reverify uses.
+	VerifierAt func(at time.Time) (Verifier, error)
 }
 
 // Request is one delivery as the transport saw it.
@@ -180,26 +186,39 @@ var (
 func (h *Handler) Handle(ctx context.Context, req Request) Response {
 	start := h.now()
 	res := Result{Provider: h.Provider}
-	resp := h.handle(ctx, req, start, &res)
+	var verr error // the verifier's refusal, for the rejection's claims
+	resp := h.handle(ctx, req, start, &res, h.Verifier, nil, &verr)
 	res.Status = resp.Status
 	res.Duration = h.now().Sub(start)
 	h.log(ctx, req, res)
-	h.recordRejection(ctx, req, res)
+	h.recordRejection(ctx, req, res, verr)
 	if h.Observe != nil {
 		h.Observe(res)
 	}
 	return resp
 }
 
-func (h *Handler) handle(ctx context.Context, req Request, now time.Time, res *Result) Response {
+// handle runs the pipeline with verifier v; meta, if set, is added to the
+// verified delivery's metadata (re-verify); *verr gets the verifier's
+// refusal.
+func (h *Handler) handle(ctx context.Context, req Request, now time.Time, res *Result, v Verifier, meta map[string]string, verr *error) Response {
 	if err := h.checkTransport(req); err != nil {
 		return h.fail(res, err)
 	}
-	d, err := h.Verifier.Verify(req.Body, req.Header)
+	d, err := v.Verify(req.Body, req.Header)
 	if err != nil {
+		*verr = err
 		return h.fail(res, err)
 	}
 	res.Type = d.Type
+	if len(meta) > 0 {
+		m := maps.Clone(d.Meta)
+		if m == nil {
+			m = map[string]string{}
+		}
+		maps.Copy(m, meta)
+		d.Meta = m
+	}
 
 	ev, err := NewEvent(d, now, h.retention())
 	if err != nil {

@@ -118,3 +118,27 @@ func IsAuth(err error) bool {
 	}
 	return false
 }
+
+// ClaimsError is a credential rejection that carries the claims of a token
+// refused only for its signature or its expiry (JourneyBee): the claims a
+// well-formed token carried, for the operator to see which integration or
+// company sent it. Only the claims a provider package chooses to name are
+// here (JourneyBee: company_uuid, user_uuid, event_id, iat, exp, nbf; never
+// api_key or external_settings); never the token or a secret. The error's
+// text is Err's.
+type ClaimsError struct {
+	Err    error
+	Claims map[string]string
+}
+
+func (e *ClaimsError) Error() string { return e.Err.Error() }
+func (e *ClaimsError) Unwrap() error { return e.Err }
+
+// ClaimsOf returns the claims a rejection carried (see ClaimsError), or nil.
+func ClaimsOf(err error) map[string]string {
+	var ce *ClaimsError
+	if errors.As(err, &ce) {
+		return ce.Claims
+	}
+	return nil
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/hookline/hookline/shared/config"
 	"github.com/hookline/hookline/shared/ingest"
@@ -16,6 +17,7 @@ import (
 	"github.com/hookline/hookline/shared/provider/journeybee"
 	"github.com/hookline/hookline/shared/provider/leadron"
 	"github.com/hookline/hookline/shared/provider/tomba"
+	"github.com/hookline/hookline/shared/store"
 )
 
 // Providers in route order.
@@ -24,9 +26,19 @@ var Providers = []string{provider.JourneyBee, provider.Leadron, provider.Tomba}
 // Verifier builds the verification value of one provider from the config. It
 // fails (never opens) when the provider has no secret.
 func Verifier(c *config.Config, name string) (ingest.Verifier, error) {
+	return VerifierAt(c, name, time.Time{})
+}
+
+// VerifierAt is Verifier with its clock at a past receive time (zero: the
+// current time): re-verifying a quarantined delivery checks its token's
+// times as they were when it came. Only JourneyBee's scheme has times.
+func VerifierAt(c *config.Config, name string, at time.Time) (ingest.Verifier, error) {
 	switch name {
 	case provider.JourneyBee:
 		var opts []journeybee.Option
+		if !at.IsZero() {
+			opts = append(opts, journeybee.WithClock(func() time.Time { return at }))
+		}
 		if age := c.Sources.JourneyBee.MaxTokenAge.D(); age > 0 {
 			opts = append(opts, journeybee.WithMaxAge(age))
 		}
@@ -68,7 +80,37 @@ func Handler(c *config.Config, name string, st ingest.Store, q ingest.Queue, log
 	if name == provider.JourneyBee && c.Sources.JourneyBee.RejectReusedTokens {
 		h.BindCredential = journeybee.Credential
 	}
+	h.VerifierAt = func(at time.Time) (ingest.Verifier, error) { return VerifierAt(c, name, at) }
 	return h, nil
+}
+
+// CredentialHeaders are the headers that carry a provider's credential:
+// what a quarantine keeps with their values, beside the body.
+func CredentialHeaders(c *config.Config, name string) []string {
+	switch name {
+	case provider.JourneyBee:
+		return []string{"Authorization"}
+	case provider.Leadron:
+		return []string{leadron.SignatureHeader}
+	case provider.Tomba:
+		return []string{c.Sources.Tomba.Header}
+	}
+	return nil
+}
+
+// Quarantine is the ingest quarantine of ingest.quarantine for a provider,
+// kept in qs; nil when the config has none.
+func Quarantine(c *config.Config, name string, qs store.QuarantineStore) *ingest.Quarantine {
+	q := c.Ingest.Quarantine
+	if q == nil || qs == nil {
+		return nil
+	}
+	return &ingest.Quarantine{
+		Store:   qs,
+		TTL:     q.TTL.D(),
+		Bounds:  store.QuarantineBounds{MaxCount: q.MaxCount, MaxBytes: q.MaxBytes},
+		Headers: CredentialHeaders(c, name),
+	}
 }
 
 // Logger is hookline's structured logger: JSON lines, one object each.

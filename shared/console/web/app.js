@@ -412,20 +412,113 @@ async function showRejections() {
     return;
   }
   if (state.view !== "rejections") return;
+  const kept = {}; // provider → quarantined deliveries listed
+  for (const r of data.rejections) if (r.quarantined) kept[r.provider] = (kept[r.provider] || 0) + 1;
+  const bulk = Object.keys(kept).sort().map((p) =>
+    h("button.bulk-reverify", { dataset: { provider: p }, onclick: () => reverifyAll(p) }, `Re-verify all quarantined (${p})`));
   $("#main").replaceChildren(h("section.rejections",
-    h("div.bar", h("h1", "Rejections"), h("span.muted", `${data.rejections.length} refused ${data.rejections.length === 1 ? "delivery" : "deliveries"}, newest first; no body, header value or token is kept`)),
+    h("div.bar", h("h1", "Rejections"), h("span.muted", `${data.rejections.length} refused ${data.rejections.length === 1 ? "delivery" : "deliveries"}, newest first; no body, header value or token is shown`),
+      bulk.length ? h("span.bulk", bulk) : null),
     h("div.tablewrap", h("table#rejections",
-      h("thead", h("tr", ["When", "Provider", "Request", "Answer", "Why", "Body", "Headers sent"].map((t) => h("th", t)))),
+      h("thead", h("tr", ["When", "Provider", "Request", "Answer", "Why", "Body", "Headers sent", "Quarantine"].map((t) => h("th", t)))),
       h("tbody", data.rejections.length === 0
-        ? h("tr.empty", h("td", { colspan: 7 }, "No delivery has been refused."))
+        ? h("tr.empty", h("td", { colspan: 8 }, "No delivery has been refused."))
         : data.rejections.map((r) => h("tr.rejection", { dataset: { id: r.id, reason: r.reason } },
           h("td.time", timeCell(r.at)),
           h("td", pill(r.provider, "provider")),
           h("td.mono", r.method + " " + r.route),
           h("td", h("span.pill.s-failed", String(r.status)), " ", h("span.mono", r.reason)),
-          h("td.why", explain(r)),
+          h("td.why", explain(r), r.claims ? h("div.claims", { title: "claims the refused token carried (never api_key or external_settings)" },
+            Object.keys(r.claims).sort().map((k) => h("span.chip", h("b", k), r.claims[k]))) : null),
           h("td.mono", { title: "SHA-256 " + r.body_sha256 }, r.body_bytes + " B · " + r.body_sha256.slice(0, 12) + "…"),
-          h("td.names", r.headers.map((n) => h("span.chip", n))))))))));
+          h("td.names", r.headers.map((n) => h("span.chip", n))),
+          h("td.kept", r.quarantined
+            ? [h("button.reverify", { dataset: { id: r.id }, onclick: (e) => reverifyOne(r, e.currentTarget) }, "Re-verify"),
+              h("div.muted.small", { title: "kept until " + when(r.quarantine_expires_at) }, "kept " + left(r.quarantine_expires_at) + " more")]
+            : h("span.muted", "—")))))))));
+}
+
+// left is the time from now until iso, roughly ("59m", "23h").
+function left(iso) {
+  const s = Math.max(0, (Date.parse(iso) - Date.now()) / 1000);
+  if (s < 3600) return Math.ceil(s / 60) + "m";
+  if (s < 86400) return Math.floor(s / 3600) + "h";
+  return Math.floor(s / 86400) + "d";
+}
+
+// reverifyResult shows what re-verifying did, in the row's cell.
+function reverifyResult(cell, res) {
+  const out = h("div.reverified", { dataset: { status: res.status } },
+    pill(res.status, res.status === "rejected" ? "failed" : "delivered"),
+    res.event_id ? h("div", h("a.mono", { href: "#/events/" + encodeURIComponent(res.event_id), title: res.event_id }, "event " + res.event_id.slice(0, 10) + "…")) : null,
+    res.reason ? [" ", h("span.mono", res.reason)] : null);
+  cell.replaceChildren(out);
+}
+
+// reverifyOne verifies a kept delivery again with the current secrets, at
+// its original receive time; a pass ingests it as a normal event.
+async function reverifyOne(r, button) {
+  button.disabled = true;
+  try {
+    const res = await api(`/api/rejections/${encodeURIComponent(r.id)}/reverify`, { method: "POST" });
+    reverifyResult(button.closest("td"), res);
+    toast(res.status === "accepted" ? `Accepted: event ${res.event_id}` : res.status === "duplicate"
+      ? `Already ingested: event ${res.event_id}` : `Still refused: ${res.reason}`, res.status === "rejected");
+  } catch (e) {
+    button.disabled = false;
+    toast("Re-verify failed: " + e.message, true);
+  }
+}
+
+// reverifyDialog is the bulk re-verify's confirmation (built once).
+function reverifyDialog() {
+  let dlg = $("#reverify-confirm");
+  if (dlg) return dlg;
+  dlg = h("dialog#reverify-confirm", h("form", { method: "dialog" },
+    h("h2#reverify-title", "Re-verify"),
+    h("p#reverify-text"),
+    h("p.hint", "Each kept delivery is verified again with the current secrets, with the clock at the time it came; those that pass are ingested as normal events (once: a second re-verify is a duplicate)."),
+    h("menu",
+      h("button.ghost#reverify-cancel", { value: "cancel" }, "Cancel"),
+      h("button.primary#reverify-ok", { value: "ok" }, "Re-verify"))));
+  document.body.append(dlg);
+  return dlg;
+}
+
+// reverifyAll asks for the dry-run count, confirms, then re-verifies every
+// delivery kept for provider.
+async function reverifyAll(provider) {
+  let dry;
+  try {
+    dry = await api("/api/rejections/reverify", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ provider, dry_run: true }),
+    });
+  } catch (e) {
+    toast("Re-verify failed: " + e.message, true);
+    return;
+  }
+  const dlg = reverifyDialog();
+  $("#reverify-title").textContent = `Re-verify all quarantined (${provider})`;
+  $("#reverify-text").textContent = `${dry.count} kept ${dry.count === 1 ? "delivery" : "deliveries"} of ${provider} will be verified again.`;
+  $("#reverify-ok").disabled = dry.count === 0;
+  dlg.returnValue = "";
+  dlg.onclose = async () => {
+    if (dlg.returnValue !== "ok") return;
+    try {
+      const res = await api("/api/rejections/reverify", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ provider }),
+      });
+      await showRejections();
+      for (const x of res.results) {
+        const cell = document.querySelector(`tr.rejection[data-id="${CSS.escape(x.id)}"] td.kept`);
+        if (cell) reverifyResult(cell, x);
+      }
+      toast(`${provider}: ${res.accepted} accepted, ${res.duplicate} already ingested, ${res.rejected} still refused.`, res.rejected > 0 && res.accepted === 0);
+    } catch (e) {
+      toast("Re-verify failed: " + e.message, true);
+    }
+  };
+  dlg.showModal();
 }
 
 // ---------------------------------------------------------------- live stream

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -42,9 +43,39 @@ func (v *Verifier) authenticate(h http.Header) (*tokenClaims, error) {
 	c := &tokenClaims{v: v}
 	t, err := v.parser.ParseWithClaims(tok, c, c.key)
 	if err != nil {
-		return nil, tokenError(err, t)
+		err = tokenError(err, t)
+		switch provider.Reason(err) {
+		case "bad_signature", "expired":
+			if claims := c.shown(); claims != nil {
+				err = &provider.ClaimsError{Err: err, Claims: claims}
+			}
+		}
+		return nil, err
 	}
 	return c, nil
+}
+
+// shown are the claims a rejection may show (provider.ClaimsError) of a
+// token refused only for its signature or its expiry: decoded by the
+// strict decoder, with the required claims present. Only the named claims
+// are ever decoded (tokenClaims has no api_key or external_settings).
+func (c *tokenClaims) shown() map[string]string {
+	if c.CompanyUUID == "" || c.UserUUID == "" || c.EventID == "" || !c.Exp.set {
+		return nil
+	}
+	m := map[string]string{
+		"company_uuid": string(c.CompanyUUID),
+		"user_uuid":    string(c.UserUUID),
+		"event_id":     string(c.EventID),
+		"exp":          strconv.FormatInt(c.Exp.unix(), 10),
+	}
+	if c.Iat.set {
+		m["iat"] = strconv.FormatInt(c.Iat.unix(), 10)
+	}
+	if c.Nbf.set {
+		m["nbf"] = strconv.FormatInt(c.Nbf.unix(), 10)
+	}
+	return m
 }
 
 // bearerToken returns the token of the one "Authorization: Bearer <token>"

@@ -25,9 +25,17 @@ package sqlite
 // attempt, sharing the fsync of whatever else commits at that moment.
 //
 //	rejections(seq) → at, provider, method, route, status, reason,
-//	    body_bytes, body_sha256, headers (a JSON array of names): the newest
-//	    store.RejectionsKept refused deliveries; RecordRejection inserts one
-//	    and deletes those beyond the bound in the same write.
+//	    body_bytes, body_sha256, headers (a JSON array of names), claims (a
+//	    JSON object, NULL when none): the newest store.RejectionsKept
+//	    refused deliveries, plus those still quarantined; RecordRejection
+//	    inserts one and deletes those beyond the bound in the same write.
+//	quarantine(seq) → references rejections(seq) (ON DELETE CASCADE),
+//	    provider, at, method, body, header (the credential headers, a JSON
+//	    object of lists), bytes (store.Quarantined.Size), expires_at (Unix
+//	    nanoseconds; index): the deliveries kept for re-verify.
+//	    RecordQuarantined deletes the expired ones, counts what is left
+//	    against the bounds, and inserts the rejection and its delivery, in
+//	    one write.
 //
 // # The event list
 //
@@ -46,6 +54,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -88,7 +97,18 @@ const consoleSchema = `
 		body_bytes  INTEGER NOT NULL,
 		body_sha256 TEXT    NOT NULL,
 		headers     TEXT    NOT NULL
-	);`
+	);
+	CREATE TABLE IF NOT EXISTS quarantine (
+		seq         INTEGER PRIMARY KEY REFERENCES rejections (seq) ON DELETE CASCADE,
+		provider    TEXT    NOT NULL,
+		at          INTEGER NOT NULL,
+		method      TEXT    NOT NULL,
+		body        BLOB    NOT NULL,
+		header      TEXT    NOT NULL,
+		bytes       INTEGER NOT NULL,
+		expires_at  INTEGER NOT NULL
+	);
+	CREATE INDEX IF NOT EXISTS quarantine_expires ON quarantine (expires_at);`
 
 // registerGlob registers hookline_glob(pattern, value): path.Match, false
 // for a malformed pattern. Functions are registered with the driver, for
@@ -112,6 +132,16 @@ func openConsole(db *sql.DB) error {
 	}
 	if _, err := db.Exec(consoleSchema); err != nil {
 		return fmt.Errorf("sqlite: console schema: %w", err)
+	}
+	// rejections.claims came after the table: add it to older files.
+	var has int
+	if err := db.QueryRow(`SELECT count(*) FROM pragma_table_info('rejections') WHERE name = 'claims'`).Scan(&has); err != nil {
+		return fmt.Errorf("sqlite: console schema: %w", err)
+	}
+	if has == 0 {
+		if _, err := db.Exec(`ALTER TABLE rejections ADD COLUMN claims TEXT`); err != nil {
+			return fmt.Errorf("sqlite: console schema: %w", err)
+		}
 	}
 	return nil
 }
@@ -368,8 +398,22 @@ func rank(ds []int64, p int) int64 {
 
 // RecordRejection keeps r among the newest store.RejectionsKept rejections
 // (see store.Rejection): one insert, and the oldest beyond the bound
-// deleted, in one write of the group commit.
+// deleted (not those still quarantined), in one write of the group commit.
 func (s *Store) RecordRejection(ctx context.Context, r store.Rejection) error {
+	return s.recordRejection(ctx, r, nil, store.QuarantineBounds{})
+}
+
+// RecordQuarantined records r and keeps q with it for re-verify, unless
+// the entries not expired at r.At would then be over bounds: then r alone
+// is recorded and the error is store.ErrQuarantineFull. One write.
+func (s *Store) RecordQuarantined(ctx context.Context, r store.Rejection, q store.Quarantined, bounds store.QuarantineBounds) error {
+	if q.ExpiresAt.IsZero() || len(q.Body) == 0 && len(q.Header) == 0 {
+		return fmt.Errorf("%w: a quarantined delivery needs ExpiresAt and content", store.ErrInvalid)
+	}
+	return s.recordRejection(ctx, r, &q, bounds)
+}
+
+func (s *Store) recordRejection(ctx context.Context, r store.Rejection, q *store.Quarantined, bounds store.QuarantineBounds) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
@@ -381,10 +425,26 @@ func (s *Store) RecordRejection(ctx context.Context, r store.Rejection) error {
 	if err != nil {
 		return fmt.Errorf("%w: headers: %w", store.ErrInvalid, err)
 	}
-	return s.write(ctx, func(tx *groupTx) error {
-		res, err := tx.Exec(`INSERT INTO rejections (at, provider, method, route, status, reason, body_bytes, body_sha256, headers)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.At.UnixNano(), r.Provider, r.Method, r.Route, r.Status, r.Reason,
-			r.BodyBytes, r.BodySHA256, string(names))
+	var claims any // NULL without claims
+	if len(r.Claims) > 0 {
+		b, err := json.Marshal(r.Claims)
+		if err != nil {
+			return fmt.Errorf("%w: claims: %w", store.ErrInvalid, err)
+		}
+		claims = string(b)
+	}
+	var qheader []byte
+	if q != nil {
+		if qheader, err = json.Marshal(q.Header); err != nil || len(qheader) > store.MaxQuarantineHeaderBytes {
+			return fmt.Errorf("%w: quarantined header over %d bytes", store.ErrInvalid, store.MaxQuarantineHeaderBytes)
+		}
+	}
+	full := false
+	err = s.write(ctx, func(tx *groupTx) error {
+		full = false
+		res, err := tx.Exec(`INSERT INTO rejections (at, provider, method, route, status, reason, body_bytes, body_sha256, headers, claims)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.At.UnixNano(), r.Provider, r.Method, r.Route, r.Status, r.Reason,
+			r.BodyBytes, r.BodySHA256, string(names), claims)
 		if err != nil {
 			return unavailable("record rejection", err)
 		}
@@ -392,11 +452,32 @@ func (s *Store) RecordRejection(ctx context.Context, r store.Rejection) error {
 		if err != nil {
 			return unavailable("record rejection", err)
 		}
-		if _, err := tx.Exec(`DELETE FROM rejections WHERE seq <= ?`, seq-store.RejectionsKept); err != nil {
+		if _, err := tx.Exec(`DELETE FROM quarantine WHERE expires_at <= ?`, r.At.UnixNano()); err != nil {
+			return unavailable("record rejection", err)
+		}
+		if q != nil {
+			var count, bytes int64
+			if err := tx.QueryRow(`SELECT count(*), coalesce(sum(bytes), 0) FROM quarantine`).Scan(&count, &bytes); err != nil {
+				return unavailable("record rejection", err)
+			}
+			if count+1 > int64(bounds.MaxCount) || bytes+q.Size() > bounds.MaxBytes {
+				full = true
+			} else if _, err := tx.Exec(`INSERT INTO quarantine (seq, provider, at, method, body, header, bytes, expires_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, seq, r.Provider, r.At.UnixNano(), r.Method, append([]byte{}, q.Body...), string(qheader),
+				q.Size(), q.ExpiresAt.UnixNano()); err != nil {
+				return unavailable("record rejection", err)
+			}
+		}
+		if _, err := tx.Exec(`DELETE FROM rejections WHERE seq <= ? AND seq NOT IN (SELECT seq FROM quarantine)`,
+			seq-store.RejectionsKept); err != nil {
 			return unavailable("record rejection", err)
 		}
 		return nil
 	}, true)
+	if err == nil && full {
+		return store.ErrQuarantineFull
+	}
+	return err
 }
 
 // Rejections returns up to limit of the kept rejections, newest first.
@@ -404,8 +485,10 @@ func (s *Store) Rejections(ctx context.Context, limit int) ([]store.Rejection, e
 	if limit < 1 || limit > store.MaxRejectionsPerPage {
 		return nil, fmt.Errorf("%w: limit %d, want 1 to %d", store.ErrInvalid, limit, store.MaxRejectionsPerPage)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT seq, at, provider, method, route, status, reason, body_bytes, body_sha256, headers
-		FROM rejections ORDER BY seq DESC LIMIT ?`, limit)
+	rows, err := s.r.QueryContext(ctx, `SELECT r.seq, r.at, r.provider, r.method, r.route, r.status, r.reason, r.body_bytes,
+			r.body_sha256, r.headers, r.claims, q.expires_at
+		FROM rejections r LEFT JOIN quarantine q ON q.seq = r.seq AND q.expires_at > ?
+		ORDER BY r.seq DESC LIMIT ?`, time.Now().UnixNano(), limit)
 	if err != nil {
 		return nil, unavailable("rejections", err)
 	}
@@ -416,14 +499,24 @@ func (s *Store) Rejections(ctx context.Context, limit int) ([]store.Rejection, e
 			r       store.Rejection
 			seq, at int64
 			headers string
+			claims  sql.NullString
+			qexp    sql.NullInt64
 		)
 		if err := rows.Scan(&seq, &at, &r.Provider, &r.Method, &r.Route, &r.Status, &r.Reason, &r.BodyBytes,
-			&r.BodySHA256, &headers); err != nil {
+			&r.BodySHA256, &headers, &claims, &qexp); err != nil {
 			return nil, unavailable("rejections", err)
 		}
 		r.ID, r.At = strconv.FormatInt(seq, 10), time.Unix(0, at).UTC()
 		if err := json.Unmarshal([]byte(headers), &r.Headers); err != nil {
 			return nil, fmt.Errorf("rejection %d: headers: %w", seq, err)
+		}
+		if claims.Valid {
+			if err := json.Unmarshal([]byte(claims.String), &r.Claims); err != nil {
+				return nil, fmt.Errorf("rejection %d: claims: %w", seq, err)
+			}
+		}
+		if qexp.Valid {
+			r.Quarantined, r.QuarantineExpiresAt = true, time.Unix(0, qexp.Int64).UTC()
 		}
 		out = append(out, r)
 	}
@@ -431,4 +524,31 @@ func (s *Store) Rejections(ctx context.Context, limit int) ([]store.Rejection, e
 		return nil, unavailable("rejections", err)
 	}
 	return out, nil
+}
+
+// Quarantined returns the delivery kept for the rejection id, or
+// store.ErrNotFound when none is (or it has expired).
+func (s *Store) Quarantined(ctx context.Context, id string) (store.Quarantined, error) {
+	seq, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || seq < 1 {
+		return store.Quarantined{}, fmt.Errorf("%w: no quarantined delivery %q", store.ErrNotFound, id)
+	}
+	var (
+		q       store.Quarantined
+		at, exp int64
+		header  string
+	)
+	err = s.r.QueryRowContext(ctx, `SELECT provider, at, method, body, header, expires_at FROM quarantine
+		WHERE seq = ? AND expires_at > ?`, seq, time.Now().UnixNano()).Scan(&q.Provider, &at, &q.Method, &q.Body, &header, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Quarantined{}, fmt.Errorf("%w: no quarantined delivery %q", store.ErrNotFound, id)
+	}
+	if err != nil {
+		return store.Quarantined{}, unavailable("quarantined", err)
+	}
+	if err := json.Unmarshal([]byte(header), &q.Header); err != nil {
+		return store.Quarantined{}, fmt.Errorf("quarantined %d: header: %w", seq, err)
+	}
+	q.ID, q.At, q.ExpiresAt = id, time.Unix(0, at).UTC(), time.Unix(0, exp).UTC()
+	return q, nil
 }

@@ -312,3 +312,32 @@ func TestRejectionsBounded(t *testing.T) {
 		t.Errorf("limit 0: %v", err)
 	}
 }
+
+func TestRejectionsContract(t *testing.T) {
+	storetest.RunRejections(t, func(t *testing.T) storetest.RejectionStore { return newStore(t) })
+}
+
+// A quarantined delivery outlives the bound on kept rejections: forged
+// deliveries cannot push it out.
+func TestQuarantinedOutlivesTheRejectionBound(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	now := time.Now()
+	body := []byte(`{"keep":"me"}`)
+	if err := s.RecordQuarantined(ctx, storetest.NewRejection("leadron", body, now), storetest.NewQuarantined("leadron", body, now, time.Hour),
+		store.QuarantineBounds{MaxCount: 10, MaxBytes: 1 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range store.RejectionsKept + 3 {
+		if err := s.RecordRejection(ctx, storetest.NewRejection("tomba", []byte(strconv.Itoa(i)), now)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var count int
+	if err := s.DB().QueryRow(`SELECT count(*) FROM rejections`).Scan(&count); err != nil || count != store.RejectionsKept+1 {
+		t.Fatalf("%d rows (%v), want %d", count, err, store.RejectionsKept+1)
+	}
+	if _, err := s.Quarantined(ctx, "1"); err != nil {
+		t.Errorf("the quarantined delivery went: %v", err)
+	}
+}
