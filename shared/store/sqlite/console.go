@@ -110,7 +110,7 @@ func openConsole(db *sql.DB) error {
 	if err := registerGlob(); err != nil {
 		return fmt.Errorf("sqlite: register hookline_glob: %w", err)
 	}
-	if _, err := db.Exec(consoleSchema); err != nil {
+	if _, err := db.Exec(consoleSchema + seriesSchema); err != nil {
 		return fmt.Errorf("sqlite: console schema: %w", err)
 	}
 	return nil
@@ -264,6 +264,15 @@ func listQuery(q store.EventQuery) (string, []any, error) {
 	if q.Destination != "" {
 		term("EXISTS (SELECT 1 FROM json_each(e.deliveries) d WHERE d.value ->> '$.destination' = ?)", q.Destination)
 	}
+	if !q.FailedSince.IsZero() {
+		// A given-up delivery makes the event failed (or queued again by a
+		// replay of another destination), never delivered: the cheap status
+		// check goes first, the deliveries' JSON is read only for the rest.
+		term(`e.status IN ('received', 'queued', 'failed') AND EXISTS (SELECT 1 FROM json_each(e.deliveries) d
+			WHERE d.value ->> '$.destination' = ? AND d.value ->> '$.failed_at' IS NOT NULL
+			AND unixepoch(d.value ->> '$.failed_at', 'subsec') >= ?)`,
+			q.Destination, float64(q.FailedSince.UnixNano())/1e9)
+	}
 	if !q.Since.IsZero() {
 		term("e.received_at >= ?", q.Since.UnixNano())
 	}
@@ -318,6 +327,10 @@ func (s *Store) Stats(ctx context.Context, since time.Time) (store.WindowStats, 
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return store.WindowStats{}, unavailable("stats", err)
+	}
+
+	if out.Duplicate, out.Rejected, err = s.minuteTotals(ctx, since); err != nil {
+		return store.WindowStats{}, err
 	}
 
 	rows, err = s.r.QueryContext(ctx, `SELECT destination, outcome, duration_ns FROM attempts WHERE at >= ?
