@@ -3,7 +3,7 @@ package sqlite
 import (
 	"errors"
 	"slices"
-		"testing"
+	"testing"
 	"time"
 
 	"github.com/hookline/hookline/shared/store"
