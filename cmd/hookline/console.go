@@ -47,7 +47,7 @@ func (f *consoleFlags) check() error {
 }
 
 // console builds the console of serve's store and queue.
-func (f *consoleFlags) console(cfg *config.Config, st *sqlite.Store, enqueue console.Enqueue, log *slog.Logger) (*console.Console, error) {
+func (f *consoleFlags) console(cfg *config.Config, st *sqlite.Store, enqueue console.Enqueue, routes []deliver.Route, log *slog.Logger) (*console.Console, error) {
 	backoff := deliver.BackoffFrom(cfg.Processor)
 	schedules := map[string]time.Duration{}
 	var names []string
@@ -61,6 +61,7 @@ func (f *consoleFlags) console(cfg *config.Config, st *sqlite.Store, enqueue con
 		Hosts:        f.hosts,
 		Providers:    cfg.Providers(),
 		Destinations: names,
+		Routes:       routes,
 		Schedule:     func(dest string) time.Duration { return schedules[dest] },
 		Log:          log,
 	})
