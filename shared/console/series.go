@@ -169,7 +169,7 @@ func (c *Console) minutes(w http.ResponseWriter, r *http.Request) {
 }
 
 func viewDestination(d store.DestinationStats) destinationStats {
-	s := destinationStats{Attempts: d.Attempts, Delivered: d.Delivered, Retried: d.Retried, Failed: d.Failed,
+	s := destinationStats{Attempts: d.Attempts, Delivered: d.Delivered, Retried: d.Retried, Failed: d.Failed, Filtered: d.Filtered,
 		P50MS: ms(d.P50), P99MS: ms(d.P99)}
 	if d.Attempts > 0 {
 		s.SuccessRate = float64(d.Delivered) / float64(d.Attempts)

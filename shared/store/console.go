@@ -113,6 +113,9 @@ type DestinationStats struct {
 	Delivered int // attempts that succeeded
 	Retried   int // transient failures, tried again later
 	Failed    int // attempts after which the delivery was given up
+	// Filtered counts the events its filter turned away: recorded in the
+	// history, but not attempts (not in Attempts, nor the percentiles).
+	Filtered int
 	// P50 and P99 are the attempt durations' percentiles (nearest rank).
 	P50, P99 time.Duration
 }

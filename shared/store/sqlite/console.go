@@ -349,6 +349,11 @@ func (s *Store) Stats(ctx context.Context, since time.Time) (store.WindowStats, 
 			return store.WindowStats{}, unavailable("stats", err)
 		}
 		d := out.Destinations[dest]
+		if outcome == "filtered" { // no attempt was made
+			d.Filtered++
+			out.Destinations[dest] = d
+			continue
+		}
 		d.Attempts++
 		switch outcome {
 		case "delivered":

@@ -184,6 +184,11 @@ func (s *Store) Series(ctx context.Context, q store.SeriesQuery) (store.Series, 
 		k := key{bucket(at), dest}
 		b := &out.Buckets[k.bucket]
 		d := b.Destinations[dest]
+		if outcome == "filtered" { // no attempt was made
+			d.Filtered++
+			b.Destinations[dest] = d
+			continue
+		}
 		d.Attempts++
 		switch outcome {
 		case "delivered":

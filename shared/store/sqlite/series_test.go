@@ -75,6 +75,12 @@ func TestSeriesAndMinuteCounts(t *testing.T) {
 		}
 	}
 
+	filtered := storetest.NewAttempt(ev1, "crm", 1, m(2))
+	filtered.Outcome, filtered.StatusCode, filtered.Error, filtered.Duration = "filtered", 0, "", 0
+	if err := s.RecordAttempt(ctx, filtered); err != nil {
+		t.Fatal(err)
+	}
+
 	sr, err := s.Series(ctx, store.SeriesQuery{Since: since, Step: time.Minute, Buckets: 10})
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +101,7 @@ func TestSeriesAndMinuteCounts(t *testing.T) {
 		t.Errorf("minute 7 leadron = %+v", got)
 	}
 	crm := sr.Buckets[2].Destinations["crm"]
-	if crm.Attempts != 4 || crm.P50 != 20*time.Millisecond || crm.P99 != 400*time.Millisecond {
+	if crm.Attempts != 4 || crm.Filtered != 1 || crm.P50 != 20*time.Millisecond || crm.P99 != 400*time.Millisecond {
 		t.Errorf("minute 2 crm = %+v", crm)
 	}
 	total := 0
@@ -126,6 +132,9 @@ func TestSeriesAndMinuteCounts(t *testing.T) {
 	}
 	if st.Duplicate["leadron"] != 3 || st.Rejected["leadron"] != 6 || st.Rejected["tomba"] != 4 {
 		t.Errorf("Stats duplicate %v rejected %v", st.Duplicate, st.Rejected)
+	}
+	if crm := st.Destinations["crm"]; crm.Attempts != 4 || crm.Filtered != 1 || crm.P50 != 20*time.Millisecond {
+		t.Errorf("Stats crm = %+v: a filtered event is not an attempt", crm)
 	}
 	for _, bad := range []store.SeriesQuery{
 		{Since: since.Add(time.Second), Step: time.Minute, Buckets: 1},
