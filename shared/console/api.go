@@ -468,7 +468,7 @@ type destinationStats struct {
 	Delivered   int     `json:"delivered"`
 	Retried     int     `json:"retried"`
 	Failed      int     `json:"failed"`
-	Filtered    int     `json:"filtered"` // turned away by its filter: not attempts
+	Filtered    int     `json:"filtered"`     // turned away by its filter: not attempts
 	SuccessRate float64 `json:"success_rate"` // delivered / attempts; 0 without attempts
 	P50MS       float64 `json:"p50_ms"`
 	P99MS       float64 `json:"p99_ms"`
