@@ -370,6 +370,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	if rate, err := text(ctx, `#destinations .dest[data-destination="audit-log"] .big`); err != nil || rate != "100.0%" {
 		t.Errorf("audit-log success rate = %q, %v", rate, err)
 	}
+	// Each card's latency sparkline, and hot-leads' filtered events apart
+	// from its attempts (4, and the replayed event filtered again).
+	waitCount(t, ctx, `#destinations .dest svg.spark`, 4)
+	waitCount(t, ctx, `#destinations .dest[data-destination="crm"] svg.spark rect.sok`, 1)
+	waitText(t, ctx, `#destinations .dest[data-destination="hot-leads"] .dfoot`, "5 filtered out")
 	shot(t, ctx, "destinations")
 
 	// Recover: the dialog counts partner-api's given-up delivery (the deal)

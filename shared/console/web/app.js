@@ -378,6 +378,7 @@ async function showDestinations(window = "1h") {
     h("p.muted.note", s.durable
       ? "Accepted events come from the store; duplicates and rejections are counted per minute and stored once a minute."
       : `Accepted events come from the store; duplicates and rejections are counted in memory since ${when(s.counted_since)}.`)));
+  decorateDestinations(window); // charts.js
 }
 
 // ---------------------------------------------------------------- rejections
@@ -519,6 +520,7 @@ function showError(e, text) {
 
 function toast(text, bad) {
   const el = h("div.toast" + (bad ? ".bad" : ""), { role: "status" }, text);
+  el.style.bottom = 20 + 48 * document.querySelectorAll(".toast").length + "px"; // stacked, not on top of each other
   document.body.append(el);
   setTimeout(() => el.remove(), 4000);
 }

@@ -153,3 +153,40 @@ async function showCharts(window = "1h") {
       ? "Accepted: stored events. Duplicates and rejections: counted per minute and stored once a minute. Latency: every recorded attempt."
       : "Accepted: stored events. Duplicates and rejections: counted in memory by this console. Latency: every recorded attempt.")));
 }
+
+// decorateDestinations adds to each destination card of the Destinations
+// page a sparkline of its attempts over the window: p50 latency per bucket,
+// and a red mark where attempts were given up.
+async function decorateDestinations(window) {
+  let data;
+  try {
+    data = await api("/api/stats/minutes?window=" + encodeURIComponent(window));
+  } catch (e) {
+    return; // the cards stand without it
+  }
+  if (state.view !== "destinations") return;
+  for (const card of document.querySelectorAll("#destinations .dest[data-destination]")) {
+    const name = card.dataset.destination;
+    const ms = data.minutes;
+    let top = 0;
+    for (const m of ms) {
+      const d = m.destinations[name];
+      if (d && d.attempts) top = Math.max(top, d.p50_ms);
+    }
+    const w = 240, hgt = 36, yMax = niceMax(top, 0.01);
+    const x = (i) => (w * (i + 0.5)) / ms.length;
+    const spark = svg("svg", { class: "spark", viewBox: `0 0 ${w} ${hgt}`, preserveAspectRatio: "none", role: "img",
+      "aria-label": `${name}: p50 latency per ${data.step} over ${data.window}` });
+    spark.append(svg("line", { x1: 0, x2: w, y1: hgt - 1, y2: hgt - 1, class: "sbase" }));
+    ms.forEach((m, i) => {
+      const d = m.destinations[name];
+      if (!d || !d.attempts) return;
+      const bh = Math.max(2, ((hgt - 4) * d.p50_ms) / yMax);
+      spark.append(svg("rect", { x: x(i) - Math.max(1, w / ms.length / 2.6), y: hgt - 1 - bh, width: Math.max(2, w / ms.length / 1.3), height: bh,
+        class: d.failed ? "sfail" : "sok" }, svg("title", {}, `${hhmm(m.at)} · p50 ${ms_(d.p50_ms)} · ${d.attempts} attempt(s)` + (d.failed ? `, ${d.failed} given up` : ""))));
+    });
+    const old = card.querySelector(".sparkwrap");
+    if (old) old.remove();
+    card.querySelector(".dfoot").before(h("div.sparkwrap", h("span.k", `p50 per ${data.step_seconds === 60 ? "minute" : data.step}, last ${window}`), spark));
+  }
+}

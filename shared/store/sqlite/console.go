@@ -266,9 +266,12 @@ func listQuery(q store.EventQuery) (string, []any, error) {
 	}
 	if !q.FailedSince.IsZero() {
 		// A given-up delivery makes the event failed (or queued again by a
-		// replay of another destination), never delivered: the cheap status
-		// check goes first, the deliveries' JSON is read only for the rest.
-		term(`e.status IN ('received', 'queued', 'failed') AND EXISTS (SELECT 1 FROM json_each(e.deliveries) d
+		// replay of another destination), never delivered: every candidate
+		// is in the partial index events_open, which the query is made to
+		// walk (below; the planner would rather walk events_received to
+		// avoid a sort, reading every delivered event's JSON: 460 ms at
+		// 100,000 events).
+		term(`e.status <> 'delivered' AND EXISTS (SELECT 1 FROM json_each(e.deliveries) d
 			WHERE d.value ->> '$.destination' = ? AND d.value ->> '$.failed_at' IS NOT NULL
 			AND unixepoch(d.value ->> '$.failed_at', 'subsec') >= ?)`,
 			q.Destination, float64(q.FailedSince.UnixNano())/1e9)
@@ -288,6 +291,9 @@ func listQuery(q store.EventQuery) (string, []any, error) {
 			OR (e.tenant >= ? AND e.tenant < ? AND e.tenant <> ''))`, q.Text, q.Text, hi, q.Text, hi)
 	}
 	query := `SELECT ` + listColumns + ` FROM events e`
+	if !q.FailedSince.IsZero() && q.Text == "" && q.Provider == "" {
+		query += ` INDEXED BY events_open`
+	}
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,6 +40,14 @@ func TestListEventsFailedSince(t *testing.T) {
 	}
 	if want := []string{recent.ID, old.ID}; !slices.Equal(ids, want) {
 		t.Fatalf("failed since %s = %v, want %v (newest first)", cut, ids, want)
+	}
+	for _, q := range []store.EventQuery{
+		{Destination: "crm", FailedSince: cut, Limit: 50},
+		{Destination: "crm", FailedSince: cut, Limit: 50, Status: store.StatusFailed, Since: now.Add(-24 * time.Hour)},
+	} {
+		if plan, err := s.explainList(q); err != nil || !strings.Contains(plan, "events_open") {
+			t.Errorf("plan of %+v: %s (%v), want the partial index events_open", q, plan, err)
+		}
 	}
 	if _, err := s.ListEvents(t.Context(), store.EventQuery{FailedSince: cut, Limit: 50}); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("FailedSince without a destination: %v, want ErrInvalid", err)
