@@ -345,7 +345,7 @@ async function showDestinations(window = "1h") {
   }
   if (state.view !== "destinations") return;
   const health = (d) => {
-    if (d.attempts === 0) return ["idle", "idle"];
+    if (d.attempts === 0) return d.filtered ? ["filtering", "idle"] : ["idle", "idle"];
     if (d.failed > 0 && d.success_rate < 0.5) return ["failing", "failed"];
     if (d.failed > 0 || d.retried > 0) return ["degraded", "pending"];
     return ["healthy", "delivered"];

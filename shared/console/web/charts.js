@@ -90,9 +90,10 @@ function ingestChart(data, provider) {
 function latencyChart(data, destination) {
   const ms = data.minutes;
   const of = (m) => m.destinations[destination];
-  let top = 0, attempts = 0, failed = 0;
+  let top = 0, attempts = 0, failed = 0, filtered = 0;
   for (const m of ms) {
     const d = of(m);
+    if (d) filtered += d.filtered || 0;
     if (!d || !d.attempts) continue;
     top = Math.max(top, d.p99_ms);
     attempts += d.attempts;
@@ -115,11 +116,18 @@ function latencyChart(data, destination) {
     });
     if (d) lines.prepend(svg("path", { d, class: cls }));
   }
+  // Buckets with given-up attempts: a red tick on the axis.
+  ms.forEach((m, i) => {
+    const s = of(m);
+    if (s && s.failed) lines.append(svg("rect", { x: x(i) - 2, y: padT + plotH - 5, width: 4, height: 5, class: "k-failed" },
+      svg("title", {}, `${hhmm(m.at)} · ${s.failed} given up`)));
+  });
   return h("div.chart.latency", { dataset: { destination } },
     h("div.chead", h("strong", destination),
       h("span.totals", h("span.tot.k-p50", h("i"), "p50"), h("span.tot.k-p99", h("i"), "p99"),
-        h("span.muted", `${attempts} attempt${attempts === 1 ? "" : "s"}` + (failed ? `, ${failed} given up` : "")))),
-    attempts === 0 ? h("p.muted.nodata", "No attempt in this window.") :
+        h("span.muted", `${attempts} attempt${attempts === 1 ? "" : "s"}`),
+        failed ? h("span.tot.k-failed", h("i"), `${failed} given up`) : null)),
+    attempts === 0 ? h("p.muted.nodata", "No attempt in this window" + (filtered ? ` (${filtered} filtered out by its filter).` : ".")) :
       svg("svg", { viewBox: `0 0 ${chartW} ${chartH}`, role: "img", "aria-label": `${destination} latency per ${data.step}` },
         frame(ms, yMax, (v) => ms_(v)), lines));
 }
