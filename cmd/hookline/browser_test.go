@@ -269,10 +269,14 @@ func css(format string, a ...any) chromedp.CSS { return chromedp.CSS(fmt.Sprintf
 // a real hookline serve: the page loads; a delivery sent with hookline send
 // appears live (no reload); its detail shows the attempts (a 503, then the
 // success the retry got, arriving live); a replay, confirmed in the dialog,
-// adds a new attempt; the destinations page shows health; a forged delivery
-// shows in Rejections with its reason; the console under another name is
-// refused (DNS rebinding); a console with a token asks for it. It saves a
-// screenshot of each page.
+// adds a new attempt; a filtered delivery shows as filtered, and the detail
+// previews what each destination receives; the destinations page shows
+// health and sparklines; Recover failed and Replay all matching show the
+// dry run's count before anything is sent, then the job's progress; a
+// forged delivery shows in Rejections with its reason; the charts draw it
+// and the deliveries; the console under another name is refused (DNS
+// rebinding); a console with a token asks for it. It saves a screenshot of
+// each page.
 func TestConsoleInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a browser")

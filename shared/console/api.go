@@ -557,7 +557,8 @@ func nonNil(s []string) []string {
 const heartbeat = 15 * time.Second
 
 // stream sends server-sent events until the client goes: "event" for a
-// new delivery, "rejection", "attempt" for a delivery attempt.
+// new delivery, "rejection", "attempt" for a delivery attempt, "replay"
+// when a bulk replay job ends.
 func (c *Console) stream(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // lift the server's write timeout for this one

@@ -1,6 +1,8 @@
 // Package console is hookline's operator console: a JSON API over the event
 // store (events newest first with filters, one event with its body and every
-// attempt, replay, stats, a live stream) and a web page that uses it. The
+// attempt and what each destination would receive, replay of one event or of
+// everything a filter matches, recovery of a destination's failures, stats
+// and per-minute series, a live stream) and a web page that uses it. The
 // page is static files embedded in the binary (web/): plain HTML, CSS and
 // JavaScript, no build step and no third-party code.
 //
