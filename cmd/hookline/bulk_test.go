@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -215,4 +216,68 @@ destinations:
 	if code := consolePost(t, s, "api/recover", `{"destination": "partner", "since": "1h", "dry_run": true}`, &rec); code != 200 || rec.Count != 0 {
 		t.Errorf("after recovery, %d still failed (%d)", rec.Count, code)
 	}
+}
+
+// TestServeKeepsIngestCounts: duplicates and rejections counted by serve
+// are stored when it stops (SIGINT), so a restarted serve on the same data
+// still reports them in its stats and charts.
+func TestServeKeepsIngestCounts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	s := startConsoleServe(t, "--data", dir)
+	body, hdr := delivery(t, "leadron", 1)
+	for range 2 { // accepted, then a duplicate
+		if code, _, err := post(s.url+"/webhooks/leadron", body, hdr); code != 200 && code != 202 || err != nil {
+			t.Fatalf("post: %d %v", code, err)
+		}
+	}
+	hdr.Set("X-Leadron-Signature", "sha256="+strings.Repeat("0", 64))
+	if code, _, _ := post(s.url+"/webhooks/leadron", body, hdr); code != 401 {
+		t.Fatalf("forged: %d", code)
+	}
+	type counts struct {
+		Providers map[string]struct {
+			Accepted  int `json:"accepted"`
+			Duplicate int `json:"duplicate"`
+			Rejected  int `json:"rejected"`
+		} `json:"providers"`
+		Durable bool `json:"durable"`
+	}
+	check := func(name string, s *consoleServe) {
+		t.Helper()
+		var st counts
+		if code := getJSON(t, s.consoleURL+"api/stats?window=1h", &st); code != 200 || !st.Durable {
+			t.Fatalf("%s: stats %d durable=%v", name, code, st.Durable)
+		}
+		if p := st.Providers["leadron"]; p.Accepted != 1 || p.Duplicate != 1 || p.Rejected != 1 {
+			t.Errorf("%s: leadron %+v, want 1 accepted, 1 duplicate, 1 rejected", name, p)
+		}
+		var m struct {
+			Minutes []struct {
+				Providers map[string]struct {
+					Duplicate int `json:"duplicate"`
+					Rejected  int `json:"rejected"`
+				} `json:"providers"`
+			} `json:"minutes"`
+		}
+		getJSON(t, s.consoleURL+"api/stats/minutes?window=15m", &m)
+		dup, rej := 0, 0
+		for _, b := range m.Minutes {
+			dup += b.Providers["leadron"].Duplicate
+			rej += b.Providers["leadron"].Rejected
+		}
+		if dup != 1 || rej != 1 {
+			t.Errorf("%s: the minutes count %d duplicate, %d rejected; want 1 and 1", name, dup, rej)
+		}
+	}
+	check("before the restart", s)
+	if err := s.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatalf("serve after SIGINT: %v\n%s", err, s.logs)
+	}
+	check("after the restart", startConsoleServe(t, "--data", dir))
 }
