@@ -144,7 +144,8 @@ func refusingSink(t *testing.T) string {
 
 // consoleConfig writes a config with the development secrets, an HTTP
 // destination at sink for every event, one at refusing for JourneyBee
-// deals, a log destination, and a fast retry schedule.
+// deals, a log destination, one whose filter takes only Tomba, and a fast
+// retry schedule.
 func consoleConfig(t *testing.T, sink, refusing string) string {
 	yaml := fmt.Sprintf(`sources:
   journeybee: { secrets: [%q] }
@@ -164,6 +165,10 @@ destinations:
   - name: audit-log
     type: log
     events: ["leadron.*", "tomba.*"]
+  - name: hot-leads
+    type: log
+    events: ["*"]
+    filter: '.provider == "tomba"'
 processor:
   backoff_base: 200ms
   backoff_cap: 400ms
@@ -218,6 +223,44 @@ func waitCount(t *testing.T, ctx context.Context, sel string, want int) {
 	}
 }
 
+// waitText waits until the text of the first node matching sel contains want.
+func waitText(t *testing.T, ctx context.Context, sel, want string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got, err := step(ctx, chromedp.Evaluate[string](fmt.Sprintf("(document.querySelector(%q) || {}).textContent || ''", sel)))
+		if err == nil && strings.Contains(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: text %q (%v), want it to contain %q", sel, got, err, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitAttempts waits until the console's stats count n attempts at dest
+// over the last hour.
+func waitAttempts(t *testing.T, s *consoleServe, dest string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var st struct {
+			Destinations map[string]struct {
+				Attempts int `json:"attempts"`
+			} `json:"destinations"`
+		}
+		getJSON(t, s.consoleURL+"api/stats?window=1h", &st)
+		if st.Destinations[dest].Attempts == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d attempts, want %d", dest, st.Destinations[dest].Attempts, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // css is a CSS selector (a plain string would be a DOM search, which also
 // matches text).
 func css(format string, a ...any) chromedp.CSS { return chromedp.CSS(fmt.Sprintf(format, a...)) }
@@ -226,10 +269,14 @@ func css(format string, a ...any) chromedp.CSS { return chromedp.CSS(fmt.Sprintf
 // a real hookline serve: the page loads; a delivery sent with hookline send
 // appears live (no reload); its detail shows the attempts (a 503, then the
 // success the retry got, arriving live); a replay, confirmed in the dialog,
-// adds a new attempt; the destinations page shows health; a forged delivery
-// shows in Rejections with its reason; the console under another name is
-// refused (DNS rebinding); a console with a token asks for it. It saves a
-// screenshot of each page.
+// adds a new attempt; a filtered delivery shows as filtered, and the detail
+// previews what each destination receives; the destinations page shows
+// health and sparklines; Recover failed and Replay all matching show the
+// dry run's count before anything is sent, then the job's progress; a
+// forged delivery shows in Rejections with its reason; the charts draw it
+// and the deliveries; the console under another name is refused (DNS
+// rebinding); a console with a token asks for it. It saves a screenshot of
+// each page.
 func TestConsoleInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a browser")
@@ -265,9 +312,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	waitCount(t, ctx, "#events tr.event", 5)
 	// Every crm delivery is retried once (the sink's 503), then delivered;
-	// partner-api refuses the deal (422): failed after one attempt.
-	waitCount(t, ctx, "#events .chip.s-delivered", 8)
+	// partner-api refuses the deal (422): failed after one attempt;
+	// hot-leads' filter takes the Tomba event only.
+	waitCount(t, ctx, "#events .chip.s-delivered", 9)
 	waitCount(t, ctx, "#events .chip.s-failed", 1)
+	waitCount(t, ctx, "#events .chip.s-filtered", 4)
 	t.Logf("5 events delivered after %v", time.Since(start))
 	shot(t, ctx, "events")
 
@@ -287,6 +336,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	if body, err := text(ctx, "#detail pre.json"); err != nil || !strings.Contains(body, `"type": "lead.created"`) {
 		t.Errorf("pretty-printed body = %.200q, %v", body, err)
+	}
+	// The filtered delivery, and what each destination would receive.
+	waitCount(t, ctx, `#detail .delivery[data-destination="hot-leads"] .dhead .pill.s-filtered`, 1)
+	waitCount(t, ctx, `#previews details.preview[data-destination="hot-leads"][data-filtered="1"]`, 1)
+	waitCount(t, ctx, `#previews details.preview[data-destination="crm"][data-filtered="0"] pre.json`, 1)
+	if ce, err := text(ctx, `#previews details.preview[data-destination="crm"] pre.json`); err != nil || !strings.Contains(ce, `"specversion": "1.0"`) {
+		t.Errorf("crm's preview = %.200q, %v: want the CloudEvent it receives", ce, err)
 	}
 	shot(t, ctx, "event")
 
@@ -314,11 +370,57 @@ func TestConsoleInBrowser(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	waitCount(t, ctx, `#destinations .dest`, 3)
+	waitCount(t, ctx, `#destinations .dest`, 4)
 	if rate, err := text(ctx, `#destinations .dest[data-destination="audit-log"] .big`); err != nil || rate != "100.0%" {
 		t.Errorf("audit-log success rate = %q, %v", rate, err)
 	}
+	// Each card's latency sparkline, and hot-leads' filtered events apart
+	// from its attempts (4, and the replayed event filtered again).
+	waitCount(t, ctx, `#destinations .dest svg.spark`, 4)
+	waitCount(t, ctx, `#destinations .dest[data-destination="crm"] svg.spark rect.sok`, 1)
+	waitText(t, ctx, `#destinations .dest[data-destination="hot-leads"] .dfoot`, "5 filtered out")
 	shot(t, ctx, "destinations")
+
+	// Recover: the dialog counts partner-api's given-up delivery (the deal)
+	// before anything is replayed.
+	if err := do(ctx, chromedp.Click(css(`#destinations button[data-recover="partner-api"]`)), chromedp.WaitVisible(css("#bulk"))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "#bulk-count", "1 event will be replayed")
+	shot(t, ctx, "recover-confirm")
+	if err := do(ctx, chromedp.Click(css("#bulk-cancel"))); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, ctx, "#bulk", 0)
+
+	// Bulk replay from the events list: the confirmation shows the dry
+	// run's count of every matching event, then the job's progress.
+	if err := do(ctx,
+		chromedp.Click(css(`nav a[data-nav="events"]`)),
+		chromedp.WaitVisible(css("#events")),
+		chromedp.SetValue(css(`#filters select[name="provider"]`), "leadron"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#filters select[name="provider"]').dispatchEvent(new Event("change"))`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, ctx, "#events tr.event", 2)
+	if err := do(ctx, chromedp.Click(css("#replay-matching")), chromedp.WaitVisible(css("#bulk"))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "#bulk-count", "2 events will be replayed")
+	shot(t, ctx, "bulk-replay-confirm")
+	if err := do(ctx, chromedp.Click(css("#bulk-ok"))); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, ctx, `#bulk[data-state="done"]`, 1)
+	waitText(t, ctx, "#bulk-status", "2 of 2 replayed")
+	shot(t, ctx, "bulk-replay-done")
+	if err := do(ctx, chromedp.Click(css("#bulk-cancel"))); err != nil {
+		t.Fatal(err)
+	}
+	// Each leadron event's audit-log delivery goes again: 2 attempts more
+	// than the 3 first ones and the single replay's.
+	waitAttempts(t, s, "audit-log", 3+1+2)
 
 	// A forged delivery: listed in Rejections, live, with its reason in words.
 	if err := do(ctx, chromedp.Click(css(`nav a[data-nav="rejections"]`)), chromedp.WaitVisible(css("#rejections"))); err != nil {
@@ -337,6 +439,22 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("the rejection row = %q (%v): want the header's name, never its value", row, err)
 	}
 	shot(t, ctx, "rejections")
+
+	// Charts: per-minute ingest per provider (the rejection included) and
+	// latency per destination, drawn with data.
+	if err := do(ctx, chromedp.Click(css(`nav a[data-nav="charts"]`)), chromedp.WaitVisible(css("#charts"))); err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, ctx, "#charts .chart.ingest", 3)
+	waitCount(t, ctx, `#charts .chart.ingest[data-provider="leadron"] rect.k-rejected`, 1)
+	waitCount(t, ctx, "#charts .chart.latency", 4)
+	for _, sel := range []string{`.chart.ingest[data-provider="leadron"] rect.k-accepted`, `.chart.ingest[data-provider="tomba"] rect.k-accepted`,
+		`.chart.latency[data-destination="crm"] path.k-p50`, `.chart.latency[data-destination="crm"] path.k-p99`} {
+		if n, err := count(ctx, "#charts "+sel); err != nil || n < 1 {
+			t.Errorf("charts: %d of %s (%v)", n, sel, err)
+		}
+	}
+	shot(t, ctx, "charts")
 
 	// DNS rebinding: the same console under another name is refused.
 	port := s.consoleURL[strings.LastIndex(s.consoleURL, ":")+1 : len(s.consoleURL)-1]

@@ -48,7 +48,7 @@ func (f *consoleFlags) check() error {
 }
 
 // console builds the console of serve's store and queue.
-func (f *consoleFlags) console(cfg *config.Config, st *sqlite.Store, q *embedded.Queue, log *slog.Logger) (*console.Console, error) {
+func (f *consoleFlags) console(cfg *config.Config, st *sqlite.Store, q *embedded.Queue, routes []deliver.Route, log *slog.Logger) (*console.Console, error) {
 	backoff := deliver.BackoffFrom(cfg.Processor)
 	schedules := map[string]time.Duration{}
 	var names []string
@@ -62,6 +62,7 @@ func (f *consoleFlags) console(cfg *config.Config, st *sqlite.Store, q *embedded
 		Hosts:        f.hosts,
 		Providers:    cfg.Providers(),
 		Destinations: names,
+		Routes:       routes,
 		Schedule:     func(dest string) time.Duration { return schedules[dest] },
 		Log:          log,
 		DeadLetters:  q,

@@ -17,7 +17,9 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/hookline/hookline/shared/awsenv"
+	"github.com/hookline/hookline/shared/config"
 	"github.com/hookline/hookline/shared/console"
+	"github.com/hookline/hookline/shared/ingest"
 	"github.com/hookline/hookline/shared/queue/sqs"
 	"github.com/hookline/hookline/shared/store"
 	"github.com/hookline/hookline/shared/store/dynamo"
@@ -50,6 +52,7 @@ type consoleCmdFlags struct {
 	aws     *bool
 	stack   *string
 	poll    *time.Duration
+	config  *string
 	console *consoleFlags
 }
 
@@ -59,6 +62,7 @@ func newConsoleFlags() (*flag.FlagSet, consoleCmdFlags) {
 		aws:     fs.Bool("aws", false, "serve the console of a deployed stack (required: hookline serve runs the local one)"),
 		stack:   fs.String("stack", "", "read the table and queue URLs from this CloudFormation stack's `name` (default: $HOOKLINE_TABLE, $HOOKLINE_QUEUE_URL, $HOOKLINE_DLQ_URL)"),
 		poll:    fs.Duration("poll", 5*time.Second, "while a page is open, look for new events and attempts this often, for the live list (0: never)"),
+		config:  fs.String("config", "", "the stack's config `file`: with it, the page re-verifies quarantined deliveries with its secrets and lists its destinations (without it, re-verify is off: use hookline reverify --aws)"),
 		console: addConsoleFlags(fs),
 	}
 }
@@ -127,7 +131,13 @@ func consoleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	log := wire.Logger(stdout)
-	con, err := awsConsole(cfg, res, f.console, log)
+	var hc *config.Config
+	if *f.config != "" {
+		if hc, _, err = loadLocalConfig(ctx, *f.config); err != nil {
+			return err
+		}
+	}
+	con, err := awsConsole(cfg, res, f.console, hc, log)
 	if err != nil {
 		return err
 	}
@@ -146,8 +156,12 @@ func consoleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 // awsConsole builds the console over the stack's table and queues.
-func awsConsole(cfg aws.Config, res stackResources, cf *consoleFlags, log *slog.Logger) (*console.Console, error) {
-	st := awsConsoleStore{dynamo.NewConsole(dynamo.New(dynamodb.NewFromConfig(cfg), res.table), wire.Providers)}
+// With hc (the stack's config, --config), quarantined deliveries are
+// re-verified with its secrets through the same ingest path as the Lambdas,
+// and its destinations are listed.
+func awsConsole(cfg aws.Config, res stackResources, cf *consoleFlags, hc *config.Config, log *slog.Logger) (*console.Console, error) {
+	table := dynamo.New(dynamodb.NewFromConfig(cfg), res.table)
+	st := awsConsoleStore{dynamo.NewConsole(table, wire.Providers)}
 	q := sqs.New(awssqs.NewFromConfig(cfg), res.queueURL)
 	o := console.Options{
 		Addr:      *cf.addr,
@@ -158,6 +172,20 @@ func awsConsole(cfg aws.Config, res stackResources, cf *consoleFlags, log *slog.
 	}
 	if res.dlqURL != "" {
 		o.DeadLetters = q.DeadLetters(res.dlqURL)
+	}
+	if hc != nil {
+		handlers := map[string]*ingest.Handler{}
+		for _, name := range hc.Providers() {
+			h, err := wire.Handler(hc, name, table, q, log)
+			if err != nil {
+				return nil, err
+			}
+			handlers[name] = h
+		}
+		o.Reverify = reverifier(handlers)
+		for _, d := range hc.Destinations {
+			o.Destinations = append(o.Destinations, d.Name)
+		}
 	}
 	return console.New(st, q.Enqueue, o)
 }

@@ -67,7 +67,7 @@ func serveConsoleBackend(t *testing.T, cf *consoleFlags) *consoleBackend {
 	if err != nil {
 		t.Fatal(err)
 	}
-	con, err := cf.console(config.Development(), st, q, slog.New(slog.DiscardHandler))
+	con, err := cf.console(config.Development(), st, q, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func awsConsoleBackend(t *testing.T, cf *consoleFlags) *consoleBackend {
 	if err != nil {
 		t.Fatal(err)
 	}
-	con, err := awsConsole(cfg, res, cf, slog.New(slog.DiscardHandler))
+	con, err := awsConsole(cfg, res, cf, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,6 +408,37 @@ func TestConsoleAPIOnBothStores(t *testing.T) {
 		b.get(t, "/api/stats?window=30m", &s)
 		if s.Providers["leadron"].Accepted != 0 {
 			t.Errorf("30m window: %+v, want none accepted", s.Providers)
+		}
+
+		// Charts: the events in the minute they were received, the
+		// attempts in theirs, summed over the window.
+		var m struct {
+			Sampled bool `json:"sampled"`
+			Minutes []struct {
+				At        time.Time `json:"at"`
+				Providers map[string]struct {
+					Accepted int `json:"accepted"`
+				} `json:"providers"`
+				Destinations map[string]struct {
+					Attempts  int `json:"attempts"`
+					Delivered int `json:"delivered"`
+				} `json:"destinations"`
+			} `json:"minutes"`
+		}
+		b.get(t, "/api/stats/minutes?window=2h", &m)
+		accepted, attempts, delivered := map[string]int{}, 0, 0
+		for _, mm := range m.Minutes {
+			for p, n := range mm.Providers {
+				if n.Accepted > 0 && (at.Before(mm.At.Add(-time.Minute)) || at.After(mm.At.Add(time.Minute))) {
+					t.Errorf("minutes: %d %s events in the bucket of %s, received at %s", n.Accepted, p, mm.At, at)
+				}
+				accepted[p] += n.Accepted
+			}
+			attempts += mm.Destinations["crm"].Attempts
+			delivered += mm.Destinations["crm"].Delivered
+		}
+		if m.Sampled || accepted["leadron"] != 3 || accepted["tomba"] != 1 || accepted["journeybee"] != 1 || attempts != 2 || delivered != 1 {
+			t.Errorf("minutes: accepted %v, crm attempts %d delivered %d, sampled %v", accepted, attempts, delivered, m.Sampled)
 		}
 
 		// Replay: the event is queued again and on the queue.

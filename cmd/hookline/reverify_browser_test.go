@@ -24,7 +24,7 @@ func TestReverifyInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a browser")
 	}
-	sink := &countingSink{seen: map[string]int{}}
+	sink := &idSink{seen: map[string]int{}}
 	srv := httptest.NewServer(sink)
 	t.Cleanup(srv.Close)
 	dir, data := t.TempDir(), t.TempDir()

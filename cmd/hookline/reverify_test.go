@@ -19,27 +19,27 @@ import (
 	"github.com/hookline/hookline/shared/samples"
 )
 
-// countingSink is an HTTP destination that counts deliveries per event
+// idSink is an HTTP destination that counts deliveries per event
 // (webhook-id) and answers 200.
-type countingSink struct {
+type idSink struct {
 	mu   sync.Mutex
 	seen map[string]int
 }
 
-func (s *countingSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *idSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.seen[r.Header.Get("webhook-id")]++
 	s.mu.Unlock()
 	fmt.Fprint(w, `{"ok":true}`)
 }
 
-func (s *countingSink) count(id string) int {
+func (s *idSink) count(id string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.seen[id]
 }
 
-func (s *countingSink) total() int {
+func (s *idSink) total() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
@@ -116,7 +116,7 @@ func TestReverifyInServe(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs hookline serve twice")
 	}
-	sink := &countingSink{seen: map[string]int{}}
+	sink := &idSink{seen: map[string]int{}}
 	srv := httptest.NewServer(sink)
 	t.Cleanup(srv.Close)
 	dir, data := t.TempDir(), t.TempDir()
@@ -281,7 +281,7 @@ func TestReverifyCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := &countingSink{seen: map[string]int{}}
+	sink := &idSink{seen: map[string]int{}}
 	srv := httptest.NewServer(sink)
 	t.Cleanup(srv.Close)
 	dir, data := t.TempDir(), t.TempDir()

@@ -90,10 +90,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	ls.Routed = routedBy(cfg)
 
-	con, err := cf.console(cfg, st, q, log)
+	// The processor runs in-process on the embedded queue (started below);
+	// the console previews events at its routes.
+	proc, err := deliver.NewProcessor(cfg, st, deliver.DefaultBuilders(log, deliver.NewHTTPClient()), log)
 	if err != nil {
 		return err
 	}
+	con, err := cf.console(cfg, st, q, proc.Routes, log)
+	if err != nil {
+		return err
+	}
+	// Duplicate and rejection counts, per minute, into the store: one
+	// write a minute; the last one when serve stops, before the store closes.
+	flushCtx, stopFlush := context.WithCancel(ctx)
+	flushDone := make(chan struct{})
+	go func() { defer close(flushDone); con.RunFlusher(flushCtx, st, time.Minute) }()
+	defer func() { stopFlush(); <-flushDone }()
 
 	mux := http.NewServeMux()
 	handlers := map[string]*ingest.Handler{}
@@ -116,12 +128,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_, _ = io.WriteString(w, `{"status":"ok"}`)
 	})
 
-	// The processor runs in-process on the embedded queue; it is stopped
-	// (after the messages in hand) before the store closes.
-	proc, err := deliver.NewProcessor(cfg, st, deliver.DefaultBuilders(log, deliver.NewHTTPClient()), log)
-	if err != nil {
-		return err
-	}
+	// The processor is stopped (after the messages in hand) before the
+	// store closes.
 	proc.History = con.Recorder(st)
 	runner := &deliver.Runner{Queue: q, Processor: proc, Workers: cfg.Processor.Workers, Visibility: proc.Lease(), Log: log}
 	runCtx, stopRunner := context.WithCancel(ctx)

@@ -35,6 +35,8 @@ func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/events/{id}", c.getEvent)
 	mux.HandleFunc("POST /api/events/{id}/replay", c.replay)
 	mux.HandleFunc("GET /api/stats", c.stats)
+	mux.HandleFunc("GET /api/stats/minutes", c.minutes)
+	c.bulkRoutes(mux)
 	mux.HandleFunc("GET /api/rejections", c.rejections)
 	mux.HandleFunc("POST /api/rejections/{id}/reverify", c.reverifyOne)
 	mux.HandleFunc("POST /api/rejections/reverify", c.reverifyAll)
@@ -57,7 +59,7 @@ func (c *Console) routes(mux *http.ServeMux) {
 
 type deliveryView struct {
 	Destination    string     `json:"destination"`
-	State          string     `json:"state"` // pending, delivered, failed
+	State          string     `json:"state"` // pending, delivered, failed, filtered
 	Attempts       int        `json:"attempts"`
 	LastStatusCode int        `json:"last_status_code,omitzero"`
 	LastError      string     `json:"last_error,omitzero"`
@@ -106,6 +108,7 @@ type detailView struct {
 	Body       jsontext.Value    `json:"body"`
 	Normalized jsontext.Value    `json:"normalized"`
 	CloudEvent jsontext.Value    `json:"cloudevent"`
+	Previews   []previewView     `json:"previews"` // what each destination would receive (preview.go)
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -126,6 +129,8 @@ func stateOf(d store.Delivery) string {
 	switch {
 	case d.Delivered():
 		return "delivered"
+	case d.Filtered():
+		return "filtered"
 	case d.Settled():
 		return "failed"
 	}
@@ -265,7 +270,9 @@ func (c *Console) getEvent(w http.ResponseWriter, r *http.Request) {
 		c.storeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c.detail(ev, hist, c.o.Now()))
+	v := c.detail(ev, hist, c.o.Now())
+	v.Previews = c.previews(r.Context(), ev)
+	writeJSON(w, http.StatusOK, v)
 }
 
 // detail is the event's list entry with its bodies and, per destination,
@@ -473,6 +480,7 @@ type destinationStats struct {
 	Delivered   int     `json:"delivered"`
 	Retried     int     `json:"retried"`
 	Failed      int     `json:"failed"`
+	Filtered    int     `json:"filtered"`     // turned away by its filter: not attempts
 	SuccessRate float64 `json:"success_rate"` // delivered / attempts; 0 without attempts
 	P50MS       float64 `json:"p50_ms"`
 	P99MS       float64 `json:"p99_ms"`
@@ -490,7 +498,10 @@ func (c *Console) stats(w http.ResponseWriter, r *http.Request) {
 	}
 	now := c.o.Now()
 	since := now.Add(-window)
+	c.flushMu.RLock()
 	ws, err := c.st.Stats(r.Context(), since)
+	mem := c.hub.since(since)
+	c.flushMu.RUnlock()
 	if err != nil {
 		c.storeError(w, r, err)
 		return
@@ -498,13 +509,14 @@ func (c *Console) stats(w http.ResponseWriter, r *http.Request) {
 	out := struct {
 		Window       string                      `json:"window"`
 		Since        time.Time                   `json:"since"`
-		CountedSince time.Time                   `json:"counted_since"` // duplicate and rejected: kept in memory since this
+		CountedSince time.Time                   `json:"counted_since"` // duplicate and rejected: counted since this when not Durable
+		Durable      bool                        `json:"durable"`       // duplicate and rejected are stored (per minute) and survive a restart
 		Providers    map[string]providerStats    `json:"providers"`
 		Destinations map[string]destinationStats `json:"destinations"`
 		// Sampled: the destinations' figures are those of the window's
 		// newest events only (DynamoDB: see store/dynamo).
 		Sampled bool `json:"sampled"`
-	}{Sampled: ws.Sampled, Window: window.String(), Since: since, CountedSince: c.started,
+	}{Sampled: ws.Sampled, Window: window.String(), Since: since, CountedSince: c.started, Durable: c.durable.Load(),
 		Providers: map[string]providerStats{}, Destinations: map[string]destinationStats{}}
 	for _, p := range c.o.Providers {
 		out.Providers[p] = providerStats{}
@@ -514,21 +526,27 @@ func (c *Console) stats(w http.ResponseWriter, r *http.Request) {
 		s.Accepted = n
 		out.Providers[p] = s
 	}
-	for p, n := range c.hub.since(since) {
+	for p, n := range ws.Duplicate {
 		s := out.Providers[p]
-		s.Duplicate, s.Rejected = n.duplicate, n.rejected
+		s.Duplicate += n
+		out.Providers[p] = s
+	}
+	for p, n := range ws.Rejected {
+		s := out.Providers[p]
+		s.Rejected += n
+		out.Providers[p] = s
+	}
+	for p, n := range mem { // not flushed yet
+		s := out.Providers[p]
+		s.Duplicate += n.duplicate
+		s.Rejected += n.rejected
 		out.Providers[p] = s
 	}
 	for _, d := range c.o.Destinations {
 		out.Destinations[d] = destinationStats{}
 	}
 	for name, d := range ws.Destinations {
-		s := destinationStats{Attempts: d.Attempts, Delivered: d.Delivered, Retried: d.Retried, Failed: d.Failed,
-			P50MS: ms(d.P50), P99MS: ms(d.P99)}
-		if d.Attempts > 0 {
-			s.SuccessRate = float64(d.Delivered) / float64(d.Attempts)
-		}
-		out.Destinations[name] = s
+		out.Destinations[name] = viewDestination(d)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -554,7 +572,8 @@ func nonNil(s []string) []string {
 const heartbeat = 15 * time.Second
 
 // stream sends server-sent events until the client goes: "event" for a
-// new delivery, "rejection", "attempt" for a delivery attempt.
+// new delivery, "rejection", "attempt" for a delivery attempt, "replay"
+// when a bulk replay job ends.
 func (c *Console) stream(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // lift the server's write timeout for this one

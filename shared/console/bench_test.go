@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,6 +40,26 @@ func BenchmarkEventsPage100k(b *testing.B) {
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, req)
 				if rec.Code != http.StatusOK {
+					b.Fatalf("%d %s", rec.Code, rec.Body)
+				}
+			}
+		})
+	}
+	// The dry runs of a bulk replay and of a recovery (100 failed events
+	// among the 100,000: every page walked), and the charts' data over a
+	// day (about 14,000 events and their attempts in it).
+	for _, c := range []struct{ name, method, path, body string }{
+		{"replay-dry-run-failed", "POST", "/api/replay?status=failed", `{"dry_run": true}`},
+		{"recover-dry-run", "POST", "/api/recover", `{"destination": "slack", "since": "7d", "dry_run": true}`},
+		{"minutes-24h", "GET", "/api/stats/minutes?window=24h", ""},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				req := httptest.NewRequest(c.method, "http://127.0.0.1:8081"+c.path, strings.NewReader(c.body))
+				req.Header.Set(console.HeaderConsole, "1")
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK || (c.method == "POST" && !strings.Contains(rec.Body.String(), `"count":100`)) {
 					b.Fatalf("%d %s", rec.Code, rec.Body)
 				}
 			}

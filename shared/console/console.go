@@ -1,6 +1,8 @@
 // Package console is hookline's operator console: a JSON API over the event
 // store (events newest first with filters, one event with its body and every
-// attempt, replay, stats, a live stream) and a web page that uses it. The
+// attempt and what each destination would receive, replay of one event or of
+// everything a filter matches, recovery of a destination's failures, stats
+// and per-minute series, a live stream) and a web page that uses it. The
 // page is static files embedded in the binary (web/): plain HTML, CSS and
 // JavaScript, no build step and no third-party code.
 //
@@ -54,8 +56,11 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/hookline/hookline/shared/deliver"
 	"github.com/hookline/hookline/shared/store"
 )
 
@@ -73,6 +78,7 @@ type Store interface {
 	ListEvents(ctx context.Context, q store.EventQuery) (store.EventPage, error)
 	Attempts(ctx context.Context, eventID string) ([]store.Attempt, error)
 	Stats(ctx context.Context, since time.Time) (store.WindowStats, error)
+	Series(ctx context.Context, q store.SeriesQuery) (store.Series, error)
 	store.RejectionReader // Rejections, and Quarantined for re-verify
 }
 
@@ -108,6 +114,10 @@ type Options struct {
 	// Providers and Destinations are the configured names: the page's
 	// filter choices and health rows; a replay names one of Destinations.
 	Providers, Destinations []string
+	// Routes, if set, are the configured destinations as the processor
+	// runs them: an event's detail previews what each would receive (its
+	// filter and transform applied; deliver.PreviewRoute).
+	Routes []deliver.Route
 	// Schedule, if set, is the longest a delivery to a destination can stay
 	// pending under its retry schedule; a delivery pending longer is
 	// flagged stuck in an event's detail.
@@ -115,6 +125,9 @@ type Options struct {
 	// Grace is how late a due attempt may be before it is flagged overdue,
 	// and how long an event may wait for its first attempt (default 1m).
 	Grace time.Duration
+	// MaxBulk bounds the events of one bulk replay or recovery (default
+	// MaxBulkReplay).
+	MaxBulk int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Log gets the console's own failures (never a body or token).
@@ -137,6 +150,12 @@ type Console struct {
 	hub     *hub
 	token   [sha256.Size]byte
 	started time.Time
+
+	jobs     jobs            // bulk replays (bulk.go)
+	jobCtx   context.Context // their life: until Serve returns
+	stopJobs context.CancelFunc
+	flushMu  sync.RWMutex // a flush against the reads of counts (series.go)
+	durable  atomic.Bool  // RunFlusher runs: duplicate/rejected counts are stored
 }
 
 // New returns the console of st, replaying through enqueue. It refuses a
@@ -151,6 +170,9 @@ func New(st Store, enqueue Enqueue, o Options) (*Console, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.MaxBulk <= 0 {
+		o.MaxBulk = MaxBulkReplay
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -161,7 +183,9 @@ func New(st Store, enqueue Enqueue, o Options) (*Console, error) {
 	if o.Token == "" && !IsLoopback(host) {
 		return nil, fmt.Errorf("%w (address %s)", ErrNeedsToken, o.Addr)
 	}
-	c := &Console{st: st, enqueue: enqueue, o: o, hub: newHub(o.Now), started: o.Now()}
+	c := &Console{st: st, enqueue: enqueue, o: o, hub: newHub(o.Now), started: o.Now(),
+		jobs: jobs{byID: map[string]*job{}}}
+	c.jobCtx, c.stopJobs = context.WithCancel(context.Background())
 	if o.Token != "" {
 		c.token = sha256.Sum256([]byte(o.Token))
 	}
@@ -198,6 +222,7 @@ func (c *Console) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
+	defer c.stopJobs()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {

@@ -109,6 +109,66 @@ func (h *hub) count(provider, outcome string) {
 	}
 }
 
+// pending are the duplicate and rejection counts of the minutes before
+// before (Unix minutes), for a flush.
+func (h *hub) pending(before int64) []store.MinuteCount {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []store.MinuteCount
+	for minute, m := range h.counts {
+		if minute >= before {
+			continue
+		}
+		for p, c := range m {
+			if c.duplicate > 0 || c.rejected > 0 {
+				out = append(out, store.MinuteCount{Minute: time.Unix(minute*60, 0).UTC(), Provider: p,
+					Duplicate: c.duplicate, Rejected: c.rejected})
+			}
+		}
+	}
+	return out
+}
+
+// subtract takes flushed counts off (more may have been counted in the
+// same minute since pending), and drops the minutes left at zero.
+func (h *hub) subtract(cs []store.MinuteCount) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, fc := range cs {
+		minute := fc.Minute.Unix() / 60
+		m := h.counts[minute]
+		if c := m[fc.Provider]; c != nil {
+			c.duplicate -= fc.Duplicate
+			c.rejected -= fc.Rejected
+			c.accepted = 0 // accepted events are counted from the store
+			if c.duplicate == 0 && c.rejected == 0 {
+				delete(m, fc.Provider)
+			}
+		}
+		if len(m) == 0 {
+			delete(h.counts, minute)
+		}
+	}
+}
+
+// minutes copies the counters of the minutes from from to before to.
+func (h *hub) minutes(from, to int64) map[int64]map[string]ingestCounts {
+	out := map[int64]map[string]ingestCounts{}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for minute, m := range h.counts {
+		if minute < from || minute >= to {
+			continue
+		}
+		cp := map[string]ingestCounts{}
+		for p, c := range m {
+			cp[p] = *c
+		}
+		out[minute] = cp
+	}
+	return out
+}
+
 // since sums the counters of the minutes from since on.
 func (h *hub) since(since time.Time) map[string]ingestCounts {
 	out := map[string]ingestCounts{}

@@ -170,7 +170,8 @@ async function showEvents() {
   const main = $("#main");
   main.replaceChildren(
     h("section.events",
-      h("div.bar", h("h1", "Events"), h("span.muted#count")),
+      h("div.bar", h("h1", "Events"), h("span.muted#count"),
+        h("button#replay-matching.ghost.bulk-btn", { onclick: () => bulkReplay(state.filters) }, "Replay all matching…")), // ops.js
       filterBar(),
       h("div#fresh.fresh", { hidden: true, onclick: () => { state.cursors = [""]; loadEvents(); } }),
       h("div.tablewrap", h("table#events",
@@ -220,7 +221,7 @@ function eventRow(ev) {
     h("td", pill(ev.status), ev.stuck ? h("span.warn", { title: ev.stuck_reason }, " ⚠") : null),
     h("td.chips", ev.deliveries.length === 0 ? h("span.muted", "—") :
       ev.deliveries.map((d) => h("span.chip.s-" + d.state, { title: `${d.destination}: ${d.state}, ${d.attempts} attempt(s)` },
-        d.destination, h("b", d.attempts)))));
+        d.destination, h("b", d.state === "filtered" ? "–" : d.attempts)))));
 }
 
 function renderFresh() {
@@ -269,15 +270,17 @@ async function showEvent(id) {
       h("div.col",
         h("h2", "Body"), jsonView(ev.body),
         h("details", h("summary", "Normalized record"), jsonView(ev.normalized)),
-        h("details", h("summary", "CloudEvent preview"), jsonView(ev.cloudevent))))));
+        h("details", h("summary", "CloudEvent preview"), jsonView(ev.cloudevent)),
+        previewSection(ev))))); // ops.js
 }
 
 function deliveryCard(ev, d) {
   const last = [d.last_status_code ? "HTTP " + d.last_status_code : "", d.last_error].filter(Boolean).join(" · ");
   const history = d.history || [];
   const plural = (n) => `${n} attempt${n === 1 ? "" : "s"}`;
-  let count = plural(Math.max(history.length, d.attempts));
-  if (history.length > d.attempts) count += `, ${d.attempts} since the last replay`;
+  let count = plural(Math.max(history.filter((a) => a.outcome !== "filtered").length, d.attempts));
+  if (d.state === "filtered") count = "its filter turned the event away: nothing sent";
+  else if (history.filter((a) => a.outcome !== "filtered").length > d.attempts) count += `, ${d.attempts} since the last replay`;
   // A replay starts the numbering again: mark where each new round begins.
   const items = [];
   history.forEach((a, i) => {
@@ -302,7 +305,7 @@ function attemptItem(a) {
       h("div.aline",
         h("strong", "#" + a.attempt), " ", pill(a.outcome),
         a.status_code ? h("span.mono", " HTTP " + a.status_code) : null,
-        a.error ? h("span.mono.err", " " + a.error) : null,
+        a.error && a.outcome !== "filtered" ? h("span.mono.err", " " + a.error) : null,
         h("span.muted", " · " + ms(a.duration_ms) + " · "), h("span.muted", { title: a.at }, when(a.at))),
       a.response ? h("pre.response", a.response) : null));
 }
@@ -342,7 +345,7 @@ async function showDestinations(window = "1h") {
   }
   if (state.view !== "destinations") return;
   const health = (d) => {
-    if (d.attempts === 0) return ["idle", "idle"];
+    if (d.attempts === 0) return d.filtered ? ["filtering", "idle"] : ["idle", "idle"];
     if (d.failed > 0 && d.success_rate < 0.5) return ["failing", "failed"];
     if (d.failed > 0 || d.retried > 0) return ["degraded", "pending"];
     return ["healthy", "delivered"];
@@ -365,13 +368,17 @@ async function showDestinations(window = "1h") {
         h("div.nums",
           [["attempts", d.attempts], ["delivered", d.delivered], ["retried", d.retried],
             ["given up", d.failed], ["p50", d.attempts ? ms(d.p50_ms) : "—"], ["p99", d.attempts ? ms(d.p99_ms) : "—"]]
-            .map(([k, v]) => h("div.stat", h("span.k", k), h("span.v", v)))));
+            .map(([k, v]) => h("div.stat", h("span.k", k), h("span.v", v)))),
+        destinationFooter(name, d)); // ops.js
     })),
     h("h2", "Providers"),
     h("div.tablewrap.narrow", h("table.providers",
       h("thead", h("tr", h("th", "Provider"), ["Accepted", "Duplicate", "Rejected"].map((t) => h("th.num", t)))),
       h("tbody", provs.map(([name, p]) => h("tr", h("td", pill(name, "provider")), h("td.num", p.accepted), h("td.num", p.duplicate), h("td.num", p.rejected)))))),
-    h("p.muted.note", `Accepted events come from the store; duplicates and rejections are counted in memory since ${when(s.counted_since)}.`)));
+    h("p.muted.note", s.durable
+      ? "Accepted events come from the store; duplicates and rejections are counted per minute and stored once a minute."
+      : `Accepted events come from the store; duplicates and rejections are counted in memory since ${when(s.counted_since)}.`)));
+  decorateDestinations(window); // charts.js
 }
 
 // ---------------------------------------------------------------- rejections
@@ -590,6 +597,8 @@ function onStream(name, data) {
     soon("rejections", showRejections);
   } else if (state.view === "destinations" && (name === "attempt" || name === "rejection" || name === "event")) {
     soon("dests", () => showDestinations($("#window") ? $("#window").value : "1h"), 1000);
+  } else if (state.view === "charts" && (name === "attempt" || name === "rejection" || name === "event")) {
+    soon("charts", () => showCharts($("#chart-window") ? $("#chart-window").value : "1h"), 2000);
   }
 }
 
@@ -604,6 +613,7 @@ function showError(e, text) {
 
 function toast(text, bad) {
   const el = h("div.toast" + (bad ? ".bad" : ""), { role: "status" }, text);
+  el.style.bottom = 20 + 48 * document.querySelectorAll(".toast").length + "px"; // stacked, not on top of each other
   document.body.append(el);
   setTimeout(() => el.remove(), 4000);
 }
@@ -611,13 +621,15 @@ function toast(text, bad) {
 function route() {
   const hash = location.hash || "#/";
   const section = hash.startsWith("#/destinations") ? "destinations" : hash.startsWith("#/rejections") ? "rejections"
-    : hash.startsWith("#/deadletters") ? "deadletters" : "events";
+    : hash.startsWith("#/deadletters") ? "deadletters"
+    : hash.startsWith("#/charts") ? "charts" : "events";
   for (const a of document.querySelectorAll("nav a")) a.classList.toggle("active", a.dataset.nav === section);
   const m = hash.match(/^#\/events\/(.+)$/);
   if (m) return showEvent(decodeURIComponent(m[1]));
   if (section === "destinations") return showDestinations();
   if (section === "rejections") return showRejections();
   if (section === "deadletters") return showDeadLetters();
+  if (section === "charts") return showCharts(); // charts.js
   return showEvents();
 }
 

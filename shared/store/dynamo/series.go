@@ -1,0 +1,153 @@
+package dynamo
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hookline/hookline/shared/store"
+)
+
+// maxSeriesEvents bounds the by_provider keys one Series reads per provider
+// (keys only: about 100 keys per read unit).
+const maxSeriesEvents = 20000
+
+// Series answers the console's charts (console --aws) from what the table
+// indexes, without a scan: accepted per bucket and provider from the
+// by_provider keys in the window, newest first, at most maxSeriesEvents per
+// provider; attempts and their latency from the attempt items of the
+// window's newest maxStatsEvents events, as Stats does. Either bound hit
+// sets Sampled. Duplicate and rejected counts are not kept in the table on
+// AWS (they are the CloudWatch metrics Duplicate and Rejected): zero here.
+func (c *Console) Series(ctx context.Context, q store.SeriesQuery) (store.Series, error) {
+	if err := q.Validate(); err != nil {
+		return store.Series{}, err
+	}
+	out := store.Series{Step: q.Step, Buckets: make([]store.Bucket, q.Buckets)}
+	for i := range out.Buckets {
+		out.Buckets[i] = store.Bucket{Start: q.Since.Add(time.Duration(i) * q.Step).UTC(),
+			Providers: map[string]store.IngestCounts{}, Destinations: map[string]store.DestinationStats{}}
+	}
+	end := q.Since.Add(time.Duration(q.Buckets) * q.Step)
+	lo, hi := sortTime(q.Since), sortTime(end)
+	bucket := func(t time.Time) int {
+		return min(max(0, int(t.Sub(q.Since)/q.Step)), q.Buckets-1)
+	}
+	skTime := func(sk string) (time.Time, bool) {
+		if len(sk) < len(sortTimeLayout) {
+			return time.Time{}, false
+		}
+		t, err := time.Parse(sortTimeLayout, sk[:len(sortTimeLayout)])
+		return t, err == nil
+	}
+
+	var (
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		firstErr error
+	)
+	for _, p := range c.providers {
+		wg.Go(func() {
+			m := &merge{c: c, lo: lo, hi: hi, chunk: 1000}
+			m.add(IndexByProvider, attrByProviderPK, p)
+			keys, err := m.take(ctx, maxSeriesEvents)
+			more := false
+			if err == nil {
+				more, err = m.more(ctx)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				firstErr = cmpOr(firstErr, err)
+				return
+			}
+			out.Sampled = out.Sampled || more
+			for _, k := range keys {
+				if t, ok := skTime(k.sk); ok {
+					b := &out.Buckets[bucket(t)]
+					n := b.Providers[p]
+					n.Accepted++
+					b.Providers[p] = n
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return store.Series{}, firstErr
+	}
+
+	m := &merge{c: c, lo: lo, hi: hi, chunk: 100}
+	for _, p := range c.providers {
+		m.add(IndexByProvider, attrByProviderPK, p)
+	}
+	keys, err := m.take(ctx, maxStatsEvents)
+	if err != nil {
+		return store.Series{}, err
+	}
+	if more, err := m.more(ctx); err != nil {
+		return store.Series{}, err
+	} else if more {
+		out.Sampled = true
+	}
+	type key struct {
+		bucket int
+		dest   string
+	}
+	durations := map[key][]int64{}
+	work := make(chan string)
+	for range statsWorkers {
+		wg.Go(func() {
+			for id := range work {
+				as, err := c.attemptsSince(ctx, id, q.Since)
+				mu.Lock()
+				firstErr = cmpOr(firstErr, err)
+				for _, a := range as {
+					if !a.At.Before(end) {
+						continue
+					}
+					k := key{bucket(a.At), a.Destination}
+					b := &out.Buckets[k.bucket]
+					d := b.Destinations[a.Destination]
+					if a.Outcome == "filtered" { // no attempt was made
+						d.Filtered++
+						b.Destinations[a.Destination] = d
+						continue
+					}
+					d.Attempts++
+					switch a.Outcome {
+					case "delivered":
+						d.Delivered++
+					case "retry":
+						d.Retried++
+					case "failed":
+						d.Failed++
+					}
+					b.Destinations[a.Destination] = d
+					durations[k] = append(durations[k], int64(a.Duration))
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, k := range keys {
+		work <- k.id
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return store.Series{}, firstErr
+	}
+	for k, ds := range durations {
+		slices.Sort(ds)
+		b := &out.Buckets[k.bucket]
+		d := b.Destinations[k.dest]
+		d.P50, d.P99 = time.Duration(nearestRank(ds, 50)), time.Duration(nearestRank(ds, 99))
+		b.Destinations[k.dest] = d
+	}
+	return out, nil
+}
+
+// sortTimeLayout is sortTime's layout: the first part of a received_sk.
+const sortTimeLayout = "2006-01-02T15:04:05.000000000Z"

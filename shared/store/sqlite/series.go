@@ -1,0 +1,215 @@
+package sqlite
+
+// The console's charts: per-minute figures.
+//
+//	ingest_minutes(minute, provider) → duplicate, rejected: what the
+//	    console counted in memory (duplicates and rejections leave no row of
+//	    their own), added by AddMinuteCounts, one write a minute for every
+//	    provider together. Rows older than minutesKept go in the same write.
+//
+// Accepted events are not counted there: the events table has them
+// (received_at), exactly and without a write. Attempt latency comes from
+// the attempts table.
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/hookline/hookline/shared/store"
+)
+
+const seriesSchema = `
+	CREATE TABLE IF NOT EXISTS ingest_minutes (
+		minute    INTEGER NOT NULL,
+		provider  TEXT    NOT NULL,
+		duplicate INTEGER NOT NULL,
+		rejected  INTEGER NOT NULL,
+		PRIMARY KEY (minute, provider)
+	) WITHOUT ROWID;`
+
+// minutesKept is how long the minute counts are kept.
+const minutesKept = 31 * 24 * time.Hour
+
+// AddMinuteCounts adds cs to their (minute, provider) rows in one write of
+// the group commit, and deletes the rows older than minutesKept.
+func (s *Store) AddMinuteCounts(ctx context.Context, cs []store.MinuteCount) error {
+	for _, c := range cs {
+		if err := c.Validate(); err != nil {
+			return err
+		}
+	}
+	if len(cs) == 0 {
+		return nil
+	}
+	return s.write(ctx, func(tx *groupTx) error {
+		for _, c := range cs {
+			if _, err := tx.Exec(`INSERT INTO ingest_minutes (minute, provider, duplicate, rejected) VALUES (?, ?, ?, ?)
+				ON CONFLICT (minute, provider) DO UPDATE SET duplicate = duplicate + excluded.duplicate,
+					rejected = rejected + excluded.rejected`,
+				c.Minute.Unix()/60, c.Provider, c.Duplicate, c.Rejected); err != nil {
+				return unavailable("add minute counts", err)
+			}
+		}
+		if _, err := tx.Exec(`DELETE FROM ingest_minutes WHERE minute < ?`,
+			time.Now().Add(-minutesKept).Unix()/60); err != nil {
+			return unavailable("add minute counts", err)
+		}
+		return nil
+	}, true)
+}
+
+// minuteTotals sums the minute counts from since's minute on, per provider.
+func (s *Store) minuteTotals(ctx context.Context, since time.Time) (dup, rej map[string]int, err error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT provider, sum(duplicate), sum(rejected) FROM ingest_minutes
+		WHERE minute >= ? GROUP BY provider`, floorMinute(since))
+	if err != nil {
+		return nil, nil, unavailable("stats", err)
+	}
+	defer rows.Close()
+	dup, rej = map[string]int{}, map[string]int{}
+	for rows.Next() {
+		var (
+			p    string
+			d, r int
+		)
+		if err := rows.Scan(&p, &d, &r); err != nil {
+			return nil, nil, unavailable("stats", err)
+		}
+		dup[p], rej[p] = d, r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, unavailable("stats", err)
+	}
+	return dup, rej, nil
+}
+
+// floorMinute is t's Unix minute, rounded down.
+func floorMinute(t time.Time) int64 {
+	m := t.Unix() / 60
+	if t.Unix() < 0 && t.Unix()%60 != 0 {
+		m--
+	}
+	return m
+}
+
+// Series returns q's buckets: accepted events per provider (events by
+// received_at), duplicates and rejections (the minute counts), attempts per
+// destination with their p50/p99 (the attempts table; at most
+// maxStatsAttempts of the newest attempts in the range).
+func (s *Store) Series(ctx context.Context, q store.SeriesQuery) (store.Series, error) {
+	if err := q.Validate(); err != nil {
+		return store.Series{}, err
+	}
+	out := store.Series{Step: q.Step, Buckets: make([]store.Bucket, q.Buckets)}
+	for i := range out.Buckets {
+		out.Buckets[i] = store.Bucket{Start: q.Since.Add(time.Duration(i) * q.Step).UTC(),
+			Providers: map[string]store.IngestCounts{}, Destinations: map[string]store.DestinationStats{}}
+	}
+	from, to := q.Since.UnixNano(), q.Since.Add(time.Duration(q.Buckets)*q.Step).UnixNano()
+	step := int64(q.Step)
+	bucket := func(ns int64) int { return int((ns - from) / step) }
+
+	// Accepted: per minute and provider, read off the index on received_at.
+	rows, err := s.r.QueryContext(ctx, `SELECT received_at / 60000000000, provider, count(*) FROM events
+		WHERE received_at >= ? AND received_at < ? GROUP BY 1, 2`, from, to)
+	if err != nil {
+		return store.Series{}, unavailable("series", err)
+	}
+	for rows.Next() {
+		var (
+			minute int64
+			p      string
+			n      int
+		)
+		if err := rows.Scan(&minute, &p, &n); err != nil {
+			rows.Close()
+			return store.Series{}, unavailable("series", err)
+		}
+		b := &out.Buckets[max(0, bucket(minute*int64(time.Minute)))]
+		c := b.Providers[p]
+		c.Accepted += n
+		b.Providers[p] = c
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return store.Series{}, unavailable("series", err)
+	}
+
+	rows, err = s.r.QueryContext(ctx, `SELECT minute, provider, duplicate, rejected FROM ingest_minutes
+		WHERE minute >= ? AND minute < ?`, from/int64(time.Minute), to/int64(time.Minute))
+	if err != nil {
+		return store.Series{}, unavailable("series", err)
+	}
+	for rows.Next() {
+		var (
+			minute int64
+			p      string
+			d, r   int
+		)
+		if err := rows.Scan(&minute, &p, &d, &r); err != nil {
+			rows.Close()
+			return store.Series{}, unavailable("series", err)
+		}
+		b := &out.Buckets[bucket(minute*int64(time.Minute))]
+		c := b.Providers[p]
+		c.Duplicate += d
+		c.Rejected += r
+		b.Providers[p] = c
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return store.Series{}, unavailable("series", err)
+	}
+
+	rows, err = s.r.QueryContext(ctx, `SELECT at, destination, outcome, duration_ns FROM attempts
+		WHERE at >= ? AND at < ? ORDER BY at DESC LIMIT ?`, from, to, maxStatsAttempts)
+	if err != nil {
+		return store.Series{}, unavailable("series", err)
+	}
+	defer rows.Close()
+	type key struct {
+		bucket int
+		dest   string
+	}
+	durations := map[key][]int64{}
+	for rows.Next() {
+		var (
+			at, dur       int64
+			dest, outcome string
+		)
+		if err := rows.Scan(&at, &dest, &outcome, &dur); err != nil {
+			return store.Series{}, unavailable("series", err)
+		}
+		k := key{bucket(at), dest}
+		b := &out.Buckets[k.bucket]
+		d := b.Destinations[dest]
+		if outcome == "filtered" { // no attempt was made
+			d.Filtered++
+			b.Destinations[dest] = d
+			continue
+		}
+		d.Attempts++
+		switch outcome {
+		case "delivered":
+			d.Delivered++
+		case "retry":
+			d.Retried++
+		case "failed":
+			d.Failed++
+		}
+		b.Destinations[dest] = d
+		durations[k] = append(durations[k], dur)
+	}
+	if err := rows.Err(); err != nil {
+		return store.Series{}, unavailable("series", err)
+	}
+	for k, ds := range durations {
+		slices.Sort(ds)
+		b := &out.Buckets[k.bucket]
+		d := b.Destinations[k.dest]
+		d.P50, d.P99 = time.Duration(rank(ds, 50)), time.Duration(rank(ds, 99))
+		b.Destinations[k.dest] = d
+	}
+	return out, nil
+}
