@@ -630,9 +630,17 @@ func TestPutWith(t *testing.T) {
 
 	queue, release := holdWriter(t, s)
 	var resKept, resDup, resOther store.PutResult
-	var errKept, errDup, errFailed, errOther error
+	var errKept, errDup, errFailed, errOther, errWrite error
 	queue(func() {
 		resKept, errKept = s.PutWith(ctx, kept, at.Add(time.Hour), store.StatusQueued, insert("kept", nil))
+	})
+	// A caller's write before the failed put: the group is rolled back and
+	// run again without the failed put, so it runs twice and commits once.
+	queue(func() {
+		errWrite = s.Write(ctx, func(tx *sql.Tx) error {
+			_, err := tx.Exec(`INSERT INTO scratch VALUES ('write')`)
+			return err
+		})
 	})
 	queue(func() {
 		_, errFailed = s.PutWith(ctx, failed, at.Add(time.Hour), store.StatusQueued, insert("failed", boom))
@@ -655,8 +663,11 @@ func TestPutWith(t *testing.T) {
 	if errOther != nil || resOther.Duplicate {
 		t.Errorf("other = %+v, %v", resOther, errOther)
 	}
-	if got := scratch(t, s); fmt.Sprint(got) != "[kept:queued]" {
-		t.Errorf("scratch = %v, want only kept's write", got)
+	if errWrite != nil {
+		t.Errorf("write = %v", errWrite)
+	}
+	if got := scratch(t, s); fmt.Sprint(got) != "[kept:queued write]" {
+		t.Errorf("scratch = %v, want kept's and the write's rows, once each", got)
 	}
 	if got, err := s.Get(ctx, kept.ID); err != nil || got.Status != store.StatusQueued {
 		t.Errorf("kept stored = %+v, %v", got, err)
