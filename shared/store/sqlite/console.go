@@ -164,7 +164,7 @@ func (s *Store) RecordAttempt(ctx context.Context, a store.Attempt) error {
 		response = a.Response
 	}
 	return s.write(ctx, func(tx *groupTx) error {
-		if _, err := tx.Exec(recordAttemptSQL, a.EventID, a.Destination, a.Number, a.At.UnixNano(), a.Outcome,
+		if _, err := tx.stmt(s.recordAttempt).Exec(a.EventID, a.Destination, a.Number, a.At.UnixNano(), a.Outcome,
 			a.StatusCode, a.Error, int64(a.Duration), response); err != nil {
 			return unavailable("record attempt", err)
 		}

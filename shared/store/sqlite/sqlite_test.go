@@ -290,14 +290,21 @@ func TestGroupCommit(t *testing.T) {
 }
 
 // TestFailedCommitFailsGroup makes a group's COMMIT fail (a deferred foreign
-// key left dangling): no write of the group may report success, none is
-// stored, and the store goes on working.
+// key left dangling, in a table of the test's own): no write of the group may
+// report success, none is stored, and the store goes on working.
 func TestFailedCommitFailsGroup(t *testing.T) {
 	s := newStore(t)
 	ctx := t.Context()
 	at := time.Now().UTC()
+	if err := s.Write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`CREATE TABLE dangling_refs (event_id TEXT NOT NULL
+			REFERENCES events (id) DEFERRABLE INITIALLY DEFERRED)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 	dangling := func(tx *sql.Tx) error {
-		_, err := tx.Exec(`INSERT INTO idempotency_keys VALUES ('leadron', 'dangling', 'no-such-event', 0)`)
+		_, err := tx.Exec(`INSERT INTO dangling_refs VALUES ('no-such-event')`)
 		return err
 	}
 	for _, alone := range []bool{true, false} {
@@ -623,9 +630,17 @@ func TestPutWith(t *testing.T) {
 
 	queue, release := holdWriter(t, s)
 	var resKept, resDup, resOther store.PutResult
-	var errKept, errDup, errFailed, errOther error
+	var errKept, errDup, errFailed, errOther, errWrite error
 	queue(func() {
 		resKept, errKept = s.PutWith(ctx, kept, at.Add(time.Hour), store.StatusQueued, insert("kept", nil))
+	})
+	// A caller's write before the failed put: the group is rolled back and
+	// run again without the failed put, so it runs twice and commits once.
+	queue(func() {
+		errWrite = s.Write(ctx, func(tx *sql.Tx) error {
+			_, err := tx.Exec(`INSERT INTO scratch VALUES ('write')`)
+			return err
+		})
 	})
 	queue(func() {
 		_, errFailed = s.PutWith(ctx, failed, at.Add(time.Hour), store.StatusQueued, insert("failed", boom))
@@ -648,8 +663,11 @@ func TestPutWith(t *testing.T) {
 	if errOther != nil || resOther.Duplicate {
 		t.Errorf("other = %+v, %v", resOther, errOther)
 	}
-	if got := scratch(t, s); fmt.Sprint(got) != "[kept:queued]" {
-		t.Errorf("scratch = %v, want only kept's write", got)
+	if errWrite != nil {
+		t.Errorf("write = %v", errWrite)
+	}
+	if got := scratch(t, s); fmt.Sprint(got) != "[kept:queued write]" {
+		t.Errorf("scratch = %v, want kept's and the write's rows, once each", got)
 	}
 	if got, err := s.Get(ctx, kept.ID); err != nil || got.Status != store.StatusQueued {
 		t.Errorf("kept stored = %+v, %v", got, err)
@@ -828,5 +846,75 @@ func TestWALBoundedUnderSustainedLoad(t *testing.T) {
 		float64(maxWAL.Load())/(1<<20), s.ckpt.passive.Load(), s.ckpt.restart.Load(), s.ckpt.maxFrames.Load())
 	if maxWAL.Load() > bound {
 		t.Errorf("WAL grew to %d bytes under sustained writes, want at most %d", maxWAL.Load(), bound)
+	}
+}
+
+// TestMigration4KeepsClaims opens a file of schema 3 (keys with a foreign
+// key to their event): its claims still hold after migration 4, and the
+// table has no index on event_id and no foreign key any more.
+func TestMigration4KeepsClaims(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v3.db")
+	wdsn, err := dsn(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", wdsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC()
+	for _, q := range []string{
+		migrations[0], migrations[1], migrations[2],
+		`PRAGMA user_version = 3`,
+		fmt.Sprintf(`INSERT INTO events (id, provider, type, idempotency_key, entity_id, tenant, status, received_at)
+			VALUES ('01V3', 'leadron', 'leadron.lead.created', 'evt_v3', '', '', 'queued', %d)`, at.UnixNano()),
+		`INSERT INTO event_bodies (seq, raw) VALUES (last_insert_rowid(), X'7B7D')`,
+		fmt.Sprintf(`INSERT INTO idempotency_keys VALUES ('leadron', 'evt_v3', '01V3', %d)`, at.Add(time.Hour).UnixNano()),
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, path)
+	res, err := s.Put(t.Context(), storetest.NewEvent("leadron", "evt_v3", at), at.Add(time.Hour))
+	if err != nil || !res.Duplicate || res.ID != "01V3" || res.Status != store.StatusQueued {
+		t.Fatalf("Put of the v3 key = %+v, %v; want a duplicate of 01V3 (queued)", res, err)
+	}
+	var n int
+	if err := s.DB().QueryRow(`SELECT (SELECT count(*) FROM pragma_index_list('idempotency_keys') WHERE name = 'idempotency_keys_event')
+		+ (SELECT count(*) FROM pragma_foreign_key_list('idempotency_keys'))`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("idempotency_keys: event index + foreign keys = %d, %v; want 0", n, err)
+	}
+	if err := s.DB().QueryRow(`SELECT count(*) FROM pragma_index_list('idempotency_keys') WHERE name = 'idempotency_keys_expiry'`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("idempotency_keys_expiry: %d, %v; want the index", n, err)
+	}
+}
+
+// TestClaimOfAPurgedEventIsTakenOver: a key that outlives its event (purged
+// by its own ExpiresAt before the key expired) does not hold: the next event
+// with that key is new, and its key is claimed for it.
+func TestClaimOfAPurgedEventIsTakenOver(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	now := time.Now().UTC()
+	gone := storetest.NewEvent("leadron", "evt_outlived", now.Add(-2*time.Hour))
+	gone.ExpiresAt = now.Add(-time.Hour)
+	if _, err := s.Put(ctx, gone, now.Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Purge(ctx, now); err != nil || n != 1 {
+		t.Fatalf("Purge = %d, %v; want 1", n, err)
+	}
+	again := storetest.NewEvent("leadron", "evt_outlived", now)
+	res, err := s.Put(ctx, again, now.Add(24*time.Hour))
+	if err != nil || res.Duplicate || res.ID != again.ID {
+		t.Fatalf("Put after the purge = %+v, %v; want new %s", res, err, again.ID)
+	}
+	res, err = s.Put(ctx, storetest.NewEvent("leadron", "evt_outlived", now), now.Add(24*time.Hour))
+	if err != nil || !res.Duplicate || res.ID != again.ID {
+		t.Fatalf("Put once more = %+v, %v; want a duplicate of %s", res, err, again.ID)
 	}
 }
