@@ -233,7 +233,20 @@ func (p *Processor) process(ctx context.Context, id string) (Result, error) {
 	routes := p.matching(ev.Type)
 	attempts := p.attemptDue(ctx, ev, routes)
 	p.report(ctx, ev, routes, attempts)
-	defer p.recordHistory(ctx, ev, routes, attempts) // after the save below
+	saver, _ := p.Store.(StateSaver)
+	if p.History != nil {
+		saver = nil
+	}
+	var history []store.Attempt
+	if saver != nil {
+		history = p.historyOf(ev, routes, attempts)
+	}
+	historySaved := false
+	defer func() { // after the save below
+		if !historySaved {
+			p.recordHistory(ctx, ev, routes, attempts)
+		}
+	}()
 
 	// Save even when the caller's context ended during the attempts: a
 	// success that is not recorded would be sent again.
@@ -249,12 +262,18 @@ func (p *Processor) process(ctx context.Context, id string) (Result, error) {
 		if !changed && status == ev.Status {
 			break
 		}
-		ok, err := p.Store.SaveDeliveries(sctx, id, ev.Version, ds, status)
+		var ok bool
+		if saver != nil {
+			ok, err = saver.SaveState(sctx, ev, ds, status, history)
+		} else {
+			ok, err = p.Store.SaveDeliveries(sctx, id, ev.Version, ds, status)
+		}
 		if err != nil {
 			return Result{}, err
 		}
 		if ok {
 			ev.Deliveries, ev.Status = ds, status
+			historySaved = saver != nil
 			break
 		}
 		if save == maxSaves {
