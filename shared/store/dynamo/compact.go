@@ -30,8 +30,8 @@ package dynamo
 
 import (
 	"bytes"
-	_ "embed"
 	"compress/flate"
+	_ "embed"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
