@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -116,6 +117,10 @@ type Processor struct {
 	Log *slog.Logger
 	// Observe, if set, is called once per attempt (metrics).
 	Observe func(Attempt)
+	// LineAttrs, if set, adds attributes to an attempt's line, except
+	// those it already has (the Lambda: the CloudWatch EMF members of its
+	// metrics, so that the one line is also the metrics document).
+	LineAttrs func(Attempt) []slog.Attr
 	// History, if set, records every attempt (see history.go); nil: the
 	// Store, if it is an AttemptRecorder.
 	History AttemptRecorder
@@ -541,7 +546,7 @@ func (p *Processor) report(ctx context.Context, ev store.Event, routes []Route, 
 			case OutcomeFailed:
 				level = slog.LevelError
 			}
-			p.Log.LogAttrs(ctx, level, "delivery_attempt",
+			attrs := []slog.Attr{
 				slog.String("event_id", at.EventID),
 				slog.String("type", at.EventType),
 				slog.String("provider", at.Provider),
@@ -552,7 +557,15 @@ func (p *Processor) report(ctx context.Context, ev store.Event, routes []Route, 
 				slog.String("outcome", at.Outcome),
 				slog.Float64("duration_ms", float64(at.Duration.Microseconds())/1000),
 				slog.Float64("retry_in_s", at.RetryIn.Seconds()),
-			)
+			}
+			if p.LineAttrs != nil {
+				for _, a := range p.LineAttrs(at) {
+					if !slices.ContainsFunc(attrs[:10], func(b slog.Attr) bool { return b.Key == a.Key }) {
+						attrs = append(attrs, a)
+					}
+				}
+			}
+			p.Log.LogAttrs(ctx, level, "delivery_attempt", attrs...)
 		}
 		if p.Observe != nil {
 			p.Observe(at)

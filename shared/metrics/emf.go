@@ -32,6 +32,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"slices"
 	"strings"
 	"time"
 )
@@ -127,6 +129,45 @@ func Emit(w io.Writer, r Record) error {
 
 // Marshal returns r as one EMF line, newline included (see Emit).
 func Marshal(r Record) ([]byte, error) {
+	root, err := document(r)
+	if err != nil {
+		return nil, err
+	}
+	line, err := json.Marshal(root)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	return append(line, '\n'), nil
+}
+
+// Attrs returns r's EMF members (its dimension values, metric values and
+// "_aws" metadata) as log attributes, in name order, leaving out those
+// named in skip (which the caller's line already holds, with the same
+// value). Added to a JSON log line, they make that line the EMF document:
+// EMF allows any other member, so the one wide line of a delivery carries
+// its metrics and no second line repeats it (CloudWatch Logs bills every
+// byte).
+func Attrs(r Record, skip ...string) ([]slog.Attr, error) {
+	root, err := document(r)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(root))
+	for k := range root {
+		if !slices.Contains(skip, k) {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	attrs := make([]slog.Attr, len(names))
+	for i, k := range names {
+		attrs[i] = slog.Any(k, root[k])
+	}
+	return attrs, nil
+}
+
+// document is r as the EMF document's root object.
+func document(r Record) (map[string]any, error) {
 	ns := r.Namespace
 	if ns == "" {
 		ns = DefaultNamespace
@@ -166,11 +207,7 @@ func Marshal(r Record) ([]byte, error) {
 		directives = append(directives, d)
 	}
 	root["_aws"] = meta{Timestamp: r.Time.UnixMilli(), CloudWatchMetrics: directives}
-	line, err := json.Marshal(root)
-	if err != nil {
-		return nil, fmt.Errorf("metrics: %w", err)
-	}
-	return append(line, '\n'), nil
+	return root, nil
 }
 
 // The EMF metadata, as the specification names it.
