@@ -48,8 +48,9 @@ sent, invokes the processor with it and deletes it. It counts the Lambda
 invocations and their billed milliseconds (the emulator's durations, rounded
 up to 1 ms; memory from template.yaml), one API Gateway request per
 delivery, and the CloudWatch Logs bytes: what the functions write to stdout
-and stderr, the START/END/REPORT lines Lambda adds, and the API access-log
-line of the template's format. Prices: us-east-1 list prices (a dated table
+and stderr, the START/END/REPORT lines Lambda adds (unless the template's
+SystemLogLevel is WARN), and the API access-log line of the template's
+format. Prices: us-east-1 list prices (a dated table
 in shared/costmeter); the output gives each part's share.
 
 Needs HOOKLINE_TEST_DYNAMODB and HOOKLINE_TEST_MOTO:
@@ -242,7 +243,9 @@ func meterCost(ctx context.Context, o costOptions) ([]costmeter.Report, error) {
 	}
 	for i := range reports {
 		for j, inv := range reports[i].Lambda {
-			reports[i].Lambda[j].SystemLogBytes = len(systemLogLines(inv, fns[inv.Function].peakMB))
+			if fns[inv.Function].systemLogs {
+				reports[i].Lambda[j].SystemLogBytes = len(systemLogLines(inv, fns[inv.Function].peakMB))
+			}
 		}
 	}
 	return reports, nil
@@ -285,6 +288,10 @@ type costFunction struct {
 	log      *os.File
 	peakMB   int
 	closed   bool
+	// systemLogs: Lambda sends its START and REPORT lines (the template's
+	// SystemLogLevel is INFO or DEBUG, or unset); with WARN it does not:
+	// https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html
+	systemLogs bool
 }
 
 func startCostFunction(ctx context.Context, o costOptions, id string, base map[string]string, dir string) (*costFunction, error) {
@@ -313,7 +320,7 @@ func startCostFunction(ctx context.Context, o costOptions, id string, base map[s
 		data, _ := os.ReadFile(log.Name())
 		return nil, fmt.Errorf("cost: start %s: %w\n%s", id, err, data)
 	}
-	return &costFunction{id: id, memoryMB: fn.MemoryMB(), rt: rt, log: log}, nil
+	return &costFunction{id: id, memoryMB: fn.MemoryMB(), rt: rt, log: log, systemLogs: fn.SystemLogLevel() != "WARN"}, nil
 }
 
 // invoke runs one invocation and measures it.

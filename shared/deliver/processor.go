@@ -559,8 +559,15 @@ func (p *Processor) report(ctx context.Context, ev store.Event, routes []Route, 
 				slog.Float64("retry_in_s", at.RetryIn.Seconds()),
 			}
 			if p.LineAttrs != nil {
+				// The line is also the metrics document: attempt_latency is
+				// duration_ms, and what is empty or zero is left out
+				// (CloudWatch Logs bills every byte).
+				attrs = slices.DeleteFunc(attrs, func(a slog.Attr) bool {
+					return a.Key == "duration_ms" || a.Key == "class" && at.Class == "" || a.Key == "retry_in_s" && at.RetryIn == 0
+				})
+				n := len(attrs)
 				for _, a := range p.LineAttrs(at) {
-					if !slices.ContainsFunc(attrs[:10], func(b slog.Attr) bool { return b.Key == a.Key }) {
+					if !slices.ContainsFunc(attrs[:n], func(b slog.Attr) bool { return b.Key == a.Key }) {
 						attrs = append(attrs, a)
 					}
 				}

@@ -456,6 +456,11 @@ func (h *Handler) log(ctx context.Context, req Request, r Result) {
 		slog.String("request_id", req.RequestID),
 	}
 	if h.LineAttrs != nil {
+		// The line is also the metrics document: latency is duration_ms,
+		// and what is empty is left out (CloudWatch Logs bills every byte).
+		attrs = slices.DeleteFunc(attrs, func(a slog.Attr) bool {
+			return a.Key == "duration_ms" || a.Value.Kind() == slog.KindString && a.Value.String() == ""
+		})
 		attrs = appendNew(attrs, h.LineAttrs(r))
 	}
 	h.Log.LogAttrs(ctx, level, "delivery", attrs...)

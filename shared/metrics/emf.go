@@ -129,7 +129,7 @@ func Emit(w io.Writer, r Record) error {
 
 // Marshal returns r as one EMF line, newline included (see Emit).
 func Marshal(r Record) ([]byte, error) {
-	root, err := document(r)
+	root, err := document(r, false)
 	if err != nil {
 		return nil, err
 	}
@@ -147,8 +147,13 @@ func Marshal(r Record) ([]byte, error) {
 // EMF allows any other member, so the one wide line of a delivery carries
 // its metrics and no second line repeats it (CloudWatch Logs bills every
 // byte).
+//
+// The line form is compact: a Count metric of value 0 is left out (a Sum
+// over no value is 0; the template's alarms are on Sums and treat missing
+// data as not breaching), and so is the Count unit (CloudWatch records
+// None; nothing selects by unit).
 func Attrs(r Record, skip ...string) ([]slog.Attr, error) {
-	root, err := document(r)
+	root, err := document(r, true)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +172,7 @@ func Attrs(r Record, skip ...string) ([]slog.Attr, error) {
 }
 
 // document is r as the EMF document's root object.
-func document(r Record) (map[string]any, error) {
+func document(r Record, compact bool) (map[string]any, error) {
 	ns := r.Namespace
 	if ns == "" {
 		ns = DefaultNamespace
@@ -201,8 +206,18 @@ func document(r Record) (map[string]any, error) {
 				return nil, fmt.Errorf("metrics: %q is both a dimension and a metric", m.Name)
 			}
 			declared[m.Name] = m
+			unit := string(m.Unit)
+			if compact && m.Unit == Count {
+				if m.Value == 0 {
+					continue
+				}
+				unit = ""
+			}
 			root[m.Name] = m.Value
-			d.Metrics = append(d.Metrics, definition{Name: m.Name, Unit: string(m.Unit)})
+			d.Metrics = append(d.Metrics, definition{Name: m.Name, Unit: unit})
+		}
+		if len(d.Metrics) == 0 && compact {
+			continue
 		}
 		directives = append(directives, d)
 	}

@@ -43,7 +43,8 @@ func Handler(ctx context.Context) (*deliver.SQSHandler, error) {
 	// dashboard and the "deliveries given up" alarm use (no second line:
 	// CloudWatch Logs bills every byte).
 	p.LineAttrs = func(a deliver.Attempt) []slog.Attr {
-		return metrics.AttemptAttrs(metrics.Attempt{Provider: a.Provider, EventType: a.EventType, Destination: a.Destination,
+		// No EventType: the line has it as "type".
+		return metrics.AttemptAttrs(metrics.Attempt{Provider: a.Provider, Destination: a.Destination,
 			Outcome: a.Outcome, Reason: a.Class, Latency: a.Duration}, env.Namespace, time.Now())
 	}
 	return &deliver.SQSHandler{Processor: p, Queue: env.Queue, Log: env.Log}, nil
