@@ -4,8 +4,13 @@
 // # Table design (single table)
 //
 // Partition key pk (S), sort key sk (S); billing PAY_PER_REQUEST; TTL on the
-// attribute ttl. Four item types; sk leaves room for more items under an
-// event's partition (e.g. per-destination delivery state, sk = "DST#<name>").
+// attribute ttl. The item types below; the event item as Put writes it
+// for every usual event is the compact one (compact.go), the delivery state
+// is in state items (state.go), the attempt items are in console.go. The
+// full event item below is what Put writes when the compact one would not
+// fit, and what items written before the compact layout look like (their
+// status, version and deliveries attributes are read as version 0..n of the
+// state; by_status_pk, only on those items, leaves by_status with them).
 //
 // Idempotency key item, one per (provider, key):
 //
@@ -132,25 +137,19 @@
 //
 // # Transition and SaveDeliveries
 //
-// Transition is one UpdateItem of the event item on the condition
-// #status = :from (false when it fails, which also covers a missing event:
-// the condition never creates one). It sets status, updated_at and
-// by_status_pk, or removes by_status_pk when the new status is delivered,
-// and adds 1 to version.
-//
-// SaveDeliveries is one UpdateItem on the condition that the item exists and
-// its version is the caller's (a missing version counts as 0). It sets
-// deliveries (or removes it when there are none), updated_at and, when a
-// status is given, status and by_status_pk as Transition does, and adds 1 to
-// version.
+// The event item is written once. Transition, SaveDeliveries and the
+// processor's SaveState each write the event's next state item (state.go):
+// one PutItem of a small item on attribute_not_exists(pk), the version in
+// its sort key being the optimistic lock. Transition and SaveDeliveries
+// read the event first (one Query) to check its status or version;
+// SaveState, given the event as the processor read it, does not.
 //
 // # Lists
 //
-// A list queries the index's 16 shards in parallel, each for its oldest
-// limit keys in the range, merges them by received_sk, keeps the oldest
-// limit, and reads those events with strongly consistent BatchGetItem.
-// ListByStatus drops events whose status is no longer the one asked for (the
-// index lags the table).
+// ListByProvider queries by_provider's 16 shards in parallel, each for its
+// oldest limit keys in the range, merges them (receive time, then id),
+// keeps the oldest limit, and reads those events (one strongly consistent
+// Query of each partition, a few at once). ListByStatus: see state.go.
 //
 // # Item size
 //
