@@ -291,69 +291,51 @@ func (s *Store) getMany(ctx context.Context, ids []string) ([]store.Event, error
 	return evs, nil
 }
 
-// listReceived is ListByStatus(received): see the top of this file.
+// listReceived is ListByStatus(received): see the top of this file. The
+// keys are read in rounds of at most scanPage per shard (a backlog, or the
+// first pass over a table without a checkpoint, never holds every key at
+// once); each round covers the range up to the oldest last key of a shard
+// that had more.
 func (s *Store) listReceived(ctx context.Context, before time.Time, limit int) ([]store.Event, error) {
 	from, err := s.sweepFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var keys []indexed
-	if from.Before(before) {
-		var (
-			mu       sync.Mutex
-			firstErr error
-			wg       sync.WaitGroup
-		)
-		vals := map[string]types.AttributeValue{":lo": str(sortTime(from)), ":hi": str(sortBefore(before))}
-		for _, p := range Providers {
-			for shard := range Shards {
-				wg.Go(func() {
-					k, err := s.queryShard(ctx, IndexByProvider, attrByProviderPK, shardValue(p, shard),
-						"#sk BETWEEN :lo AND :hi", vals, math32)
-					mu.Lock()
-					defer mu.Unlock()
-					if err != nil {
-						if firstErr == nil {
-							firstErr = err
-						}
-						return
-					}
-					keys = append(keys, k...)
-				})
-			}
-		}
-		wg.Wait()
-		if firstErr != nil {
-			return nil, firstErr
-		}
-		slices.SortFunc(keys, compareIndexed)
-	}
 	var out []store.Event
-	for start := 0; start < len(keys) && len(out) < limit; start += 100 {
-		chunk := keys[start:min(start+100, len(keys))]
-		saved, err := s.haveState(ctx, chunk)
+	start := from // everything before it has been looked at
+	for round := 0; round < scanRounds && len(out) < limit && start.Before(before); round++ {
+		keys, horizon, err := s.scanProvider(ctx, start, before)
 		if err != nil {
 			return nil, err
 		}
-		var ids []string
-		for _, k := range chunk {
-			if !saved[k.id] {
-				ids = append(ids, k.id)
+		for i := 0; i < len(keys) && len(out) < limit; i += 100 {
+			chunk := keys[i:min(i+100, len(keys))]
+			saved, err := s.haveState(ctx, chunk)
+			if err != nil {
+				return nil, err
+			}
+			var ids []string
+			for _, k := range chunk {
+				if !saved[k.id] {
+					ids = append(ids, k.id)
+				}
+			}
+			evs, err := s.getMany(ctx, ids)
+			if err != nil {
+				return nil, err
+			}
+			for _, ev := range evs {
+				if ev.Status == store.StatusReceived && len(out) < limit {
+					out = append(out, ev)
+				}
 			}
 		}
-		evs, err := s.getMany(ctx, ids)
-		if err != nil {
-			return nil, err
-		}
-		for _, ev := range evs {
-			if ev.Status == store.StatusReceived && len(out) < limit {
-				out = append(out, ev)
-			}
-		}
+		start = horizon
 	}
-	// Everything before the oldest event still received has left received
-	// for good (only Put writes received).
-	to := min(before.UnixNano(), time.Now().Add(-sweepLag).UnixNano())
+	// Everything before the oldest event still received, and before where
+	// the scan stopped, has left received for good (only Put writes
+	// received).
+	to := min(before.UnixNano(), time.Now().Add(-sweepLag).UnixNano(), start.UnixNano())
 	if len(out) > 0 {
 		to = min(to, out[0].ReceivedAt.UnixNano())
 	}
@@ -365,9 +347,72 @@ func (s *Store) listReceived(ctx context.Context, before time.Time, limit int) (
 	return out, nil
 }
 
-// math32 bounds one shard's keys in listReceived (all of them, in practice:
-// the range is the checkpoint to now).
-const math32 = 1<<31 - 1
+// Rounds of listReceived: scanPage keys per provider shard per round,
+// scanRounds rounds per call (variables for the tests).
+var scanPage, scanRounds = 1000, 20
+
+// scanProvider reads the by_provider keys of every provider received in
+// [from, before), at most scanPage per shard, in order. When a shard had
+// more, the keys are cut before the oldest of those shards' last receive
+// times, horizon: keys holds every key in [from, horizon); horizon is
+// before when nothing was cut.
+func (s *Store) scanProvider(ctx context.Context, from, before time.Time) (keys []indexed, horizon time.Time, err error) {
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+		cut      string // the oldest last time of a shard that had more
+	)
+	vals := map[string]types.AttributeValue{":lo": str(sortTime(from)), ":hi": str(sortBefore(before))}
+	for _, p := range Providers {
+		for shard := range Shards {
+			wg.Go(func() {
+				k, err := s.queryShard(ctx, IndexByProvider, attrByProviderPK, shardValue(p, shard),
+					"#sk BETWEEN :lo AND :hi", vals, scanPage)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					if firstErr == nil {
+						firstErr = err
+					}
+					return
+				}
+				if len(k) >= scanPage {
+					if last := sortPart(k[len(k)-1].sk); cut == "" || last < cut {
+						cut = last
+					}
+				}
+				keys = append(keys, k...)
+			})
+		}
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, time.Time{}, firstErr
+	}
+	slices.SortFunc(keys, compareIndexed)
+	if cut == "" {
+		return keys, before, nil
+	}
+	horizon, err = time.Parse(sortLayout, cut)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("dynamo: by_provider key %q: %w", cut, err)
+	}
+	if !horizon.After(from) {
+		// More than scanPage events of one shard at the very same
+		// nanosecond: take them, and go on after it.
+		horizon = from.Add(1)
+		cut = sortTime(horizon)
+	}
+	n, _ := slices.BinarySearchFunc(keys, cut, func(k indexed, t string) int { return strings.Compare(sortPart(k.sk), t) })
+	return keys[:n], horizon, nil
+}
+
+// sortPart is the receive time of a received_sk ("<time>" or "<time>#<id>").
+func sortPart(sk string) string {
+	t, _, _ := strings.Cut(sk, "#")
+	return t
+}
 
 // haveState reports which of the events keys have a state item version 1
 // (BatchGetItem, eventually consistent: a state written a moment ago may be
