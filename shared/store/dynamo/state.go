@@ -32,7 +32,7 @@ package dynamo
 //
 // Status lists. ListByStatus(received) does not use by_status: it reads the
 // keys of by_provider (written once, at Put) from a checkpoint on, for each
-// provider in Providers, asks (BatchGetItem, eventually consistent) which
+// provider in Providers (in rounds: see listReceived), asks (BatchGetItem, eventually consistent) which
 // have a state item version 1, and reads the others. The checkpoint (item
 // pk "SWEEP", sk "received", attribute from) moves up to the oldest event
 // still received, never closer than sweepLag to the store's clock (a Put
