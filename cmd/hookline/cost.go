@@ -48,8 +48,9 @@ sent, invokes the processor with it and deletes it. It counts the Lambda
 invocations and their billed milliseconds (the emulator's durations, rounded
 up to 1 ms; memory from template.yaml), one API Gateway request per
 delivery, and the CloudWatch Logs bytes: what the functions write to stdout
-and stderr, the START/END/REPORT lines Lambda adds, and the API access-log
-line of the template's format. Prices: us-east-1 list prices (a dated table
+and stderr, the START/END/REPORT lines Lambda adds (unless the template's
+SystemLogLevel is WARN), and the API access-log line of the template's
+format. Prices: us-east-1 list prices (a dated table
 in shared/costmeter); the output gives each part's share.
 
 Needs HOOKLINE_TEST_DYNAMODB and HOOKLINE_TEST_MOTO:
@@ -71,7 +72,7 @@ func newCostFlags() (*flag.FlagSet, costFlags) {
 	fs := flag.NewFlagSet("cost", flag.ContinueOnError)
 	return fs, costFlags{
 		template: fs.String("template", "template.yaml", "the SAM template `file`"),
-		events:   fs.Int("events", 5, "accepted `events` to meter per kind (after one to warm up)"),
+		events:   fs.Int("events", 10, "accepted `events` to meter per kind (after one to warm up), processed in batches of the template's BatchSize"),
 	}
 }
 
@@ -100,8 +101,9 @@ func costCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	costmeter.PriceTable(stdout)
 	fmt.Fprintln(stdout, "Not counted: cold starts (init, config and secret reads), the sweeper's schedule, the event source's idle")
-	fmt.Fprintln(stdout, "polling, X-Ray traces, storage, data transfer. The event source is metered at a batch of one (one receive and one")
-	fmt.Fprintln(stdout, "delete per event; batches of up to 10 share them). Durations are this machine's against local stand-ins.")
+	fmt.Fprintln(stdout, "polling, X-Ray traces, storage, data transfer. The event source is metered at the template's BatchSize: the")
+	fmt.Fprintln(stdout, "processor is invoked once per batch of messages, received (10 a request) and deleted (one DeleteMessageBatch)")
+	fmt.Fprintln(stdout, "together. Durations are this machine's against local stand-ins.")
 	fmt.Fprintln(stdout)
 	for _, r := range reports {
 		fmt.Fprintln(stdout, r.Summary())
@@ -206,25 +208,29 @@ func meterCost(ctx context.Context, o costOptions) ([]costmeter.Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	batchSize, err := queueBatchSize(o.Template)
+	if err != nil {
+		return nil, err
+	}
 
 	var reports []costmeter.Report
 	for _, k := range o.Kinds {
 		m := &costRun{kind: k, ingest: fns[ingestFunction[k.prov]], processor: fns["ProcessorFunction"], rec: rec, esm: esm,
 			queueURL: queueURL, received: &received, accessFormat: access}
-		if _, err := m.event(ctx, 0); err != nil { // warms the connections; not counted
+		if _, err := m.batch(ctx, 0, 1); err != nil { // warms the connections; not counted
 			return nil, fmt.Errorf("cost: %s.%s warm-up: %w", k.prov, k.event, err)
 		}
 		rec.Reset()
-		r := costmeter.Report{Event: k.prov + "." + k.event, Events: o.Events}
+		r := costmeter.Report{Event: k.prov + "." + k.event, Events: o.Events, Batch: batchSize}
 		before := received.Load()
-		for i := 1; i <= o.Events; i++ {
-			ev, err := m.event(ctx, i)
+		for i := 1; i <= o.Events; i += batchSize {
+			ev, err := m.batch(ctx, i, min(batchSize, o.Events-i+1))
 			if err != nil {
 				return nil, fmt.Errorf("cost: %s.%s: %w", k.prov, k.event, err)
 			}
 			r.BodyBytes = ev.bodyBytes
 			r.Lambda = append(r.Lambda, ev.invocations...)
-			r.APIRequests++
+			r.APIRequests += ev.apiRequests
 			r.AccessLogBytes += ev.accessLogBytes
 		}
 		r.Calls = rec.Calls()
@@ -237,7 +243,9 @@ func meterCost(ctx context.Context, o costOptions) ([]costmeter.Report, error) {
 	}
 	for i := range reports {
 		for j, inv := range reports[i].Lambda {
-			reports[i].Lambda[j].SystemLogBytes = len(systemLogLines(inv, fns[inv.Function].peakMB))
+			if fns[inv.Function].systemLogs {
+				reports[i].Lambda[j].SystemLogBytes = len(systemLogLines(inv, fns[inv.Function].peakMB))
+			}
 		}
 	}
 	return reports, nil
@@ -280,6 +288,10 @@ type costFunction struct {
 	log      *os.File
 	peakMB   int
 	closed   bool
+	// systemLogs: Lambda sends its START and REPORT lines (the template's
+	// SystemLogLevel is INFO or DEBUG, or unset); with WARN it does not:
+	// https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html
+	systemLogs bool
 }
 
 func startCostFunction(ctx context.Context, o costOptions, id string, base map[string]string, dir string) (*costFunction, error) {
@@ -308,7 +320,7 @@ func startCostFunction(ctx context.Context, o costOptions, id string, base map[s
 		data, _ := os.ReadFile(log.Name())
 		return nil, fmt.Errorf("cost: start %s: %w\n%s", id, err, data)
 	}
-	return &costFunction{id: id, memoryMB: fn.MemoryMB(), rt: rt, log: log}, nil
+	return &costFunction{id: id, memoryMB: fn.MemoryMB(), rt: rt, log: log, systemLogs: fn.SystemLogLevel() != "WARN"}, nil
 }
 
 // invoke runs one invocation and measures it.
@@ -369,21 +381,88 @@ type costRun struct {
 	accessFormat      string
 }
 
-// meteredEvent is what one event did outside the proxies.
+// meteredEvent is what a batch of events did outside the proxies.
 type meteredEvent struct {
 	bodyBytes      int
 	invocations    []costmeter.Invocation
+	apiRequests    int
 	accessLogBytes int
 }
 
-// event sends the n-th unique delivery of the kind through the ingest
-// function, then, as the SQS event source would, receives its message,
-// invokes the processor with it and deletes it.
-func (m *costRun) event(ctx context.Context, n int) (meteredEvent, error) {
+// batch sends n unique deliveries of the kind, numbered from first, each
+// through the ingest function; then, as the SQS event source does with the
+// template's BatchSize, receives their messages (up to 10 a request),
+// invokes the processor once with them all and deletes them with one
+// DeleteMessageBatch.
+func (m *costRun) batch(ctx context.Context, first, n int) (meteredEvent, error) {
 	var out meteredEvent
+	want := map[string]bool{}
+	for i := first; i < first+n; i++ {
+		id, err := m.ingestOne(ctx, i, &out)
+		if err != nil {
+			return out, err
+		}
+		want[id] = true
+	}
+
+	m.rec.SetPhase("event source")
+	var msgs []sqstypes.Message
+	for tries := 0; len(msgs) < n && tries < 20; tries++ {
+		recv, err := m.esm.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: &m.queueURL, MaxNumberOfMessages: int32(min(10, n-len(msgs))),
+			WaitTimeSeconds: 1, MessageAttributeNames: []string{"All"},
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
+		if err != nil {
+			return out, fmt.Errorf("receive: %w", err)
+		}
+		for _, msg := range recv.Messages {
+			if !want[aws.ToString(msg.Body)] {
+				return out, fmt.Errorf("received a message for %s, not one of this batch", aws.ToString(msg.Body))
+			}
+			msgs = append(msgs, msg)
+		}
+	}
+	if len(msgs) != n {
+		return out, fmt.Errorf("received %d messages, want %d", len(msgs), n)
+	}
+	records := make([]events.SQSMessage, len(msgs))
+	for i, msg := range msgs {
+		records[i] = lambdaSQSMessage(msg, m.queueURL)
+	}
+	batch, _ := json.Marshal(events.SQSEvent{Records: records})
+
+	m.rec.SetPhase("processor")
+	before := m.received.Load()
+	res, inv, err := m.processor.invoke(ctx, "processor", batch)
+	if err != nil {
+		return out, fmt.Errorf("%w\n%s", err, m.processor.tail())
+	}
+	out.invocations = append(out.invocations, inv)
+	var done events.SQSEventResponse
+	if json.Unmarshal(res.Payload, &done) != nil || len(done.BatchItemFailures) != 0 || m.received.Load() != before+int64(n) {
+		return out, fmt.Errorf("processor answered %s, destination got %d requests for %d events\n%s", res.Payload, m.received.Load()-before, n, m.processor.tail())
+	}
+
+	m.rec.SetPhase("event source")
+	entries := make([]sqstypes.DeleteMessageBatchRequestEntry, len(msgs))
+	for i, msg := range msgs {
+		entries[i] = sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: msg.ReceiptHandle}
+	}
+	del, err := m.esm.DeleteMessageBatch(ctx, &awssqs.DeleteMessageBatchInput{QueueUrl: &m.queueURL, Entries: entries})
+	if err != nil {
+		return out, fmt.Errorf("delete: %w", err)
+	}
+	if len(del.Failed) != 0 {
+		return out, fmt.Errorf("delete: %d failed", len(del.Failed))
+	}
+	return out, nil
+}
+
+// ingestOne sends the n-th unique delivery of the kind through the ingest
+// function and returns the accepted event's id.
+func (m *costRun) ingestOne(ctx context.Context, n int, out *meteredEvent) (string, error) {
 	body, err := samples.Body(m.kind.prov, m.kind.event)
 	if err != nil {
-		return out, err
+		return "", err
 	}
 	now := time.Now()
 	tok := samples.DefaultToken(now)
@@ -395,7 +474,7 @@ func (m *costRun) event(ctx context.Context, n int) (meteredEvent, error) {
 	}
 	hdr, err := samples.Headers(m.kind.prov, m.kind.event, body, secretsOf(config.Development()), tok)
 	if err != nil {
-		return out, err
+		return "", err
 	}
 	out.bodyBytes = len(body)
 	req := apiGatewayEvent(m.kind.prov, hdr, body)
@@ -406,7 +485,7 @@ func (m *costRun) event(ctx context.Context, n int) (meteredEvent, error) {
 	m.rec.SetPhase("ingest")
 	res, inv, err := m.ingest.invoke(ctx, "ingest", event)
 	if err != nil {
-		return out, fmt.Errorf("%w\n%s", err, m.ingest.tail())
+		return "", fmt.Errorf("%w\n%s", err, m.ingest.tail())
 	}
 	out.invocations = append(out.invocations, inv)
 	var answer events.APIGatewayV2HTTPResponse
@@ -416,40 +495,36 @@ func (m *costRun) event(ctx context.Context, n int) (meteredEvent, error) {
 	}
 	if json.Unmarshal(res.Payload, &answer) != nil || json.Unmarshal([]byte(answer.Body), &accepted) != nil ||
 		answer.StatusCode != http.StatusOK || accepted.Status != "accepted" {
-		return out, fmt.Errorf("ingest answered %s\n%s", res.Payload, m.ingest.tail())
+		return "", fmt.Errorf("ingest answered %s\n%s", res.Payload, m.ingest.tail())
 	}
-	out.accessLogBytes = len(accessLogLine(m.accessFormat, req, answer, res.Duration))
+	out.apiRequests++
+	out.accessLogBytes += len(accessLogLine(m.accessFormat, req, answer, res.Duration))
+	return accepted.EventID, nil
+}
 
-	m.rec.SetPhase("event source")
-	recv, err := m.esm.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: &m.queueURL, MaxNumberOfMessages: 10,
-		WaitTimeSeconds: 1, MessageAttributeNames: []string{"All"},
-		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
+// queueBatchSize is the BatchSize of the processor's SQS event source in
+// template.yaml (SAM's default, 10, if it does not say).
+func queueBatchSize(t *template.Template) (int, error) {
+	fn, err := t.Function("ProcessorFunction")
 	if err != nil {
-		return out, fmt.Errorf("receive: %w", err)
+		return 0, err
 	}
-	if len(recv.Messages) != 1 || aws.ToString(recv.Messages[0].Body) != accepted.EventID {
-		return out, fmt.Errorf("received %d messages, want the one of event %s", len(recv.Messages), accepted.EventID)
+	for _, e := range fn.Events() {
+		if e.Type != "SQS" {
+			continue
+		}
+		switch v := e.Properties["BatchSize"].(type) {
+		case nil:
+			return 10, nil
+		case int:
+			return v, nil
+		case float64:
+			return int(v), nil
+		default:
+			return 0, fmt.Errorf("cost: ProcessorFunction's SQS BatchSize is %v", v)
+		}
 	}
-	msg := recv.Messages[0]
-	batch, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{lambdaSQSMessage(msg, m.queueURL)}})
-
-	m.rec.SetPhase("processor")
-	before := m.received.Load()
-	res, inv, err = m.processor.invoke(ctx, "processor", batch)
-	if err != nil {
-		return out, fmt.Errorf("%w\n%s", err, m.processor.tail())
-	}
-	out.invocations = append(out.invocations, inv)
-	var done events.SQSEventResponse
-	if json.Unmarshal(res.Payload, &done) != nil || len(done.BatchItemFailures) != 0 || m.received.Load() != before+1 {
-		return out, fmt.Errorf("processor answered %s, destination got %d requests\n%s", res.Payload, m.received.Load()-before, m.processor.tail())
-	}
-
-	m.rec.SetPhase("event source")
-	if _, err := m.esm.DeleteMessage(ctx, &awssqs.DeleteMessageInput{QueueUrl: &m.queueURL, ReceiptHandle: msg.ReceiptHandle}); err != nil {
-		return out, fmt.Errorf("delete: %w", err)
-	}
-	return out, nil
+	return 0, errors.New("cost: ProcessorFunction has no SQS event source in template.yaml")
 }
 
 // lambdaSQSMessage is a received message as the SQS event source hands it

@@ -193,9 +193,12 @@ func invoke(t testing.TB, args ...string) (invoked, error) {
 			res.requestIDs = append(res.requestIDs, id)
 		} else if strings.HasPrefix(line, "END RequestId: ") {
 			current = ""
-		} else if metrics.IsEMF([]byte(line)) {
-			res.emf = append(res.emf, []byte(line))
 		} else if strings.HasPrefix(line, "{") {
+			// The wide line of a delivery or attempt is also its EMF
+			// document: one line, counted as both.
+			if metrics.IsEMF([]byte(line)) {
+				res.emf = append(res.emf, []byte(line))
+			}
 			var entry map[string]any
 			if json.Unmarshal([]byte(line), &entry) != nil {
 				t.Fatalf("a log line that is not JSON: %s", line)

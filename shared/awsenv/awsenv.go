@@ -154,9 +154,11 @@ func IngestHandler(ctx context.Context, provider string) (*ingest.Handler, error
 	// The processor's first save moves the event out of received: no
 	// received→queued rewrite of the event item (see LeaveReceived).
 	h.LeaveReceived = true
-	// One CloudWatch EMF line per delivery on stdout: the metrics the
-	// template's alarms and dashboard use, without an API call.
-	h.Observe = metrics.IngestObserver(os.Stdout, env.Namespace)
+	// One line per delivery: the wide "delivery" line is also the
+	// CloudWatch EMF document of the metrics the template's alarms and
+	// dashboard use (no API call, and no second line: CloudWatch Logs
+	// bills every byte).
+	h.LineAttrs = metrics.IngestAttrs(env.Namespace)
 	// Rejections cost a write each: recorded only when the config asks
 	// (one small item, 24 h TTL); ingest.quarantine keeps the deliveries
 	// refused for their credentials, with their rejections. A failure to

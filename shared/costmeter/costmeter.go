@@ -43,6 +43,7 @@ type Report struct {
 	Event     string // e.g. journeybee.lead_created
 	BodyBytes int    // the provider's body
 	Events    int    // how many accepted events the figures cover
+	Batch     int    // the processor's batch size (messages per invocation)
 	Calls     []Call
 	Lambda    []Invocation
 	// APIRequests is the deliveries that came through API Gateway (one per
@@ -149,7 +150,7 @@ func (r Report) Summary() string {
 // Markdown writes the report: what each step did, then the priced parts.
 func (r Report) Markdown(w io.Writer) {
 	n := float64(max(r.Events, 1))
-	fmt.Fprintf(w, "### %s (body %d bytes; mean of %d accepted events, each delivered to one HTTP destination)\n\n", r.Event, r.BodyBytes, r.Events)
+	fmt.Fprintf(w, "### %s (body %d bytes; mean of %d accepted events, each delivered to one HTTP destination; processor batches of %d)\n\n", r.Event, r.BodyBytes, r.Events, max(r.Batch, 1))
 	fmt.Fprintf(w, "| step | what | per event |\n|---|---|---|\n")
 	for _, c := range r.Calls {
 		var units string

@@ -36,22 +36,50 @@ func (p *Processor) recordHistory(ctx context.Context, ev store.Event, routes []
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), historyTimeout)
 	defer cancel()
 	for _, a := range attempts {
-		h := store.Attempt{
-			EventID:     ev.ID,
-			Destination: routes[a.route].Config.Name,
-			Number:      a.number,
-			At:          a.start,
-			Outcome:     a.outcome,
-			StatusCode:  a.out.StatusCode,
-			Error:       a.out.Class,
-			Duration:    a.took,
-			Response:    store.ResponseExcerpt([]byte(a.out.Response)),
-			ExpiresAt:   ev.ExpiresAt,
-		}
+		h := historyEntry(ev, routes, a)
 		if err := rec.RecordAttempt(ctx, h); err != nil && p.Log != nil {
 			p.Log.LogAttrs(ctx, slog.LevelWarn, "attempt_history",
 				slog.String("event_id", ev.ID), slog.String("destination", h.Destination),
 				slog.Int("attempt", h.Number), slog.String("error", err.Error()))
 		}
 	}
+}
+
+func historyEntry(ev store.Event, routes []Route, a attempt) store.Attempt {
+	return store.Attempt{
+		EventID:     ev.ID,
+		Destination: routes[a.route].Config.Name,
+		Number:      a.number,
+		At:          a.start,
+		Outcome:     a.outcome,
+		StatusCode:  a.out.StatusCode,
+		Error:       a.out.Class,
+		Duration:    a.took,
+		Response:    store.ResponseExcerpt([]byte(a.out.Response)),
+		ExpiresAt:   ev.ExpiresAt,
+	}
+}
+
+// StateSaver is a Store that saves the delivery state together with the
+// attempts that made it, in one write and without reading the event again
+// (store/dynamo: one small item per save instead of an event rewrite plus
+// an attempt item). With it, and no History, the processor records the
+// history through SaveState; attempts it could not save that way are
+// recorded with RecordAttempt as before.
+type StateSaver interface {
+	// SaveState is SaveDeliveries of ev as read (ID, Version, ReceivedAt,
+	// ExpiresAt), recording attempts in the same write.
+	SaveState(ctx context.Context, ev store.Event, ds []store.Delivery, st store.Status, attempts []store.Attempt) (bool, error)
+}
+
+// historyOf is the history of attempts as SaveState records it: entries
+// that fail Validate are left out (and never hold up the save).
+func (p *Processor) historyOf(ev store.Event, routes []Route, attempts []attempt) []store.Attempt {
+	var out []store.Attempt
+	for _, a := range attempts {
+		if h := historyEntry(ev, routes, a); h.Validate() == nil {
+			out = append(out, h)
+		}
+	}
+	return out
 }

@@ -5,11 +5,15 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/oklog/ulid/v2"
 
 	"github.com/hookline/hookline/shared/deliver"
@@ -169,5 +173,22 @@ func TestHistoryOnDynamoDB(t *testing.T) {
 	if len(hist) != 2 || hist[0].Outcome != deliver.OutcomeRetry || hist[0].StatusCode != 503 ||
 		hist[1].Outcome != deliver.OutcomeDelivered || hist[1].Number != 2 {
 		t.Fatalf("history = %+v, want a retry on 503 then delivered on attempt 2", hist)
+	}
+	// The store is a deliver.StateSaver: each save wrote one state item
+	// carrying its attempt, and no separate attempt item.
+	out, err := a.ddb.Query(t.Context(), &dynamodb.QueryInput{
+		TableName:                 &a.table,
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "EVT#" + ev.ID}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sks []string
+	for _, item := range out.Items {
+		sks = append(sks, item["sk"].(*types.AttributeValueMemberS).Value)
+	}
+	if want := []string{"ATT#v0000000001", "ATT#v0000000002", "EVT"}; !slices.Equal(sks, want) {
+		t.Fatalf("event partition %v, want %v", sks, want)
 	}
 }

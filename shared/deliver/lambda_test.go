@@ -28,6 +28,8 @@ import (
 // Local table and a moto SQS queue.
 type awsSetup struct {
 	st        *dynamo.Store
+	ddb       *dynamodb.Client
+	table     string
 	client    *awssqs.Client
 	url, dlq  string
 	queue     *sqsq.Queue
@@ -44,7 +46,7 @@ func newAWS(t *testing.T, withDLQ bool, backoff time.Duration) *awsSetup {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _, _ = ddb.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &table}) })
-	a := &awsSetup{st: dynamo.New(ddb, table), client: client}
+	a := &awsSetup{st: dynamo.New(ddb, table), ddb: ddb, table: table, client: client}
 	a.url, a.dlq = queuetest.NewSQSQueue(t, client, withDLQ)
 	a.queue = sqsq.New(client, a.url)
 	a.processor = &deliver.Processor{Store: a.st, Backoff: deliver.Backoff{Base: backoff, Cap: backoff, Jitter: noJitter}}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -116,6 +117,10 @@ type Processor struct {
 	Log *slog.Logger
 	// Observe, if set, is called once per attempt (metrics).
 	Observe func(Attempt)
+	// LineAttrs, if set, adds attributes to an attempt's line, except
+	// those it already has (the Lambda: the CloudWatch EMF members of its
+	// metrics, so that the one line is also the metrics document).
+	LineAttrs func(Attempt) []slog.Attr
 	// History, if set, records every attempt (see history.go); nil: the
 	// Store, if it is an AttemptRecorder.
 	History AttemptRecorder
@@ -233,7 +238,20 @@ func (p *Processor) process(ctx context.Context, id string) (Result, error) {
 	routes := p.matching(ev.Type)
 	attempts := p.attemptDue(ctx, ev, routes)
 	p.report(ctx, ev, routes, attempts)
-	defer p.recordHistory(ctx, ev, routes, attempts) // after the save below
+	saver, _ := p.Store.(StateSaver)
+	if p.History != nil {
+		saver = nil
+	}
+	var history []store.Attempt
+	if saver != nil {
+		history = p.historyOf(ev, routes, attempts)
+	}
+	historySaved := false
+	defer func() { // after the save below
+		if !historySaved {
+			p.recordHistory(ctx, ev, routes, attempts)
+		}
+	}()
 
 	// Save even when the caller's context ended during the attempts: a
 	// success that is not recorded would be sent again.
@@ -249,12 +267,18 @@ func (p *Processor) process(ctx context.Context, id string) (Result, error) {
 		if !changed && status == ev.Status {
 			break
 		}
-		ok, err := p.Store.SaveDeliveries(sctx, id, ev.Version, ds, status)
+		var ok bool
+		if saver != nil {
+			ok, err = saver.SaveState(sctx, ev, ds, status, history)
+		} else {
+			ok, err = p.Store.SaveDeliveries(sctx, id, ev.Version, ds, status)
+		}
 		if err != nil {
 			return Result{}, err
 		}
 		if ok {
 			ev.Deliveries, ev.Status = ds, status
+			historySaved = saver != nil
 			break
 		}
 		if save == maxSaves {
@@ -522,7 +546,7 @@ func (p *Processor) report(ctx context.Context, ev store.Event, routes []Route, 
 			case OutcomeFailed:
 				level = slog.LevelError
 			}
-			p.Log.LogAttrs(ctx, level, "delivery_attempt",
+			attrs := []slog.Attr{
 				slog.String("event_id", at.EventID),
 				slog.String("type", at.EventType),
 				slog.String("provider", at.Provider),
@@ -533,7 +557,22 @@ func (p *Processor) report(ctx context.Context, ev store.Event, routes []Route, 
 				slog.String("outcome", at.Outcome),
 				slog.Float64("duration_ms", float64(at.Duration.Microseconds())/1000),
 				slog.Float64("retry_in_s", at.RetryIn.Seconds()),
-			)
+			}
+			if p.LineAttrs != nil {
+				// The line is also the metrics document: attempt_latency is
+				// duration_ms, and what is empty or zero is left out
+				// (CloudWatch Logs bills every byte).
+				attrs = slices.DeleteFunc(attrs, func(a slog.Attr) bool {
+					return a.Key == "duration_ms" || a.Key == "class" && at.Class == "" || a.Key == "retry_in_s" && at.RetryIn == 0
+				})
+				n := len(attrs)
+				for _, a := range p.LineAttrs(at) {
+					if !slices.ContainsFunc(attrs[:n], func(b slog.Attr) bool { return b.Key == a.Key }) {
+						attrs = append(attrs, a)
+					}
+				}
+			}
+			p.Log.LogAttrs(ctx, level, "delivery_attempt", attrs...)
 		}
 		if p.Observe != nil {
 			p.Observe(at)

@@ -121,6 +121,10 @@ type Handler struct {
 	Now func() time.Time
 	// Observe, if set, is called once per delivery with its result (metrics).
 	Observe func(Result)
+	// LineAttrs, if set, adds attributes to the wide line of a delivery,
+	// except those it already has (the Lambdas: the CloudWatch EMF members
+	// of its metrics, so that the one line is also the metrics document).
+	LineAttrs func(Result) []slog.Attr
 	// Rejections, if set, keeps every rejected delivery (rejections.go).
 	Rejections RejectionRecorder
 	// Quarantine, if set, keeps deliveries refused for their credentials
@@ -459,7 +463,7 @@ func (h *Handler) log(ctx context.Context, req Request, r Result) {
 	} else if r.Status >= 400 {
 		level = slog.LevelWarn
 	}
-	h.Log.LogAttrs(ctx, level, "delivery",
+	attrs := []slog.Attr{
 		slog.String("provider", r.Provider),
 		slog.String("type", r.Type),
 		slog.String("event_id", r.EventID),
@@ -469,7 +473,27 @@ func (h *Handler) log(ctx context.Context, req Request, r Result) {
 		slog.Int("bytes", len(req.Body)),
 		slog.Float64("duration_ms", float64(r.Duration.Microseconds())/1000),
 		slog.String("request_id", req.RequestID),
-	)
+	}
+	if h.LineAttrs != nil {
+		// The line is also the metrics document: latency is duration_ms,
+		// and what is empty is left out (CloudWatch Logs bills every byte).
+		attrs = slices.DeleteFunc(attrs, func(a slog.Attr) bool {
+			return a.Key == "duration_ms" || a.Value.Kind() == slog.KindString && a.Value.String() == ""
+		})
+		attrs = appendNew(attrs, h.LineAttrs(r))
+	}
+	h.Log.LogAttrs(ctx, level, "delivery", attrs...)
+}
+
+// appendNew appends the attributes of extra whose keys attrs does not have.
+func appendNew(attrs, extra []slog.Attr) []slog.Attr {
+	n := len(attrs)
+	for _, a := range extra {
+		if !slices.ContainsFunc(attrs[:n], func(b slog.Attr) bool { return b.Key == a.Key }) {
+			attrs = append(attrs, a)
+		}
+	}
+	return attrs
 }
 
 func (h *Handler) now() time.Time {

@@ -32,6 +32,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"slices"
 	"strings"
 	"time"
 )
@@ -127,6 +129,50 @@ func Emit(w io.Writer, r Record) error {
 
 // Marshal returns r as one EMF line, newline included (see Emit).
 func Marshal(r Record) ([]byte, error) {
+	root, err := document(r, false)
+	if err != nil {
+		return nil, err
+	}
+	line, err := json.Marshal(root)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	return append(line, '\n'), nil
+}
+
+// Attrs returns r's EMF members (its dimension values, metric values and
+// "_aws" metadata) as log attributes, in name order, leaving out those
+// named in skip (which the caller's line already holds, with the same
+// value). Added to a JSON log line, they make that line the EMF document:
+// EMF allows any other member, so the one wide line of a delivery carries
+// its metrics and no second line repeats it (CloudWatch Logs bills every
+// byte).
+//
+// The line form is compact: a Count metric of value 0 is left out (a Sum
+// over no value is 0; the template's alarms are on Sums and treat missing
+// data as not breaching), and so is the Count unit (CloudWatch records
+// None; nothing selects by unit).
+func Attrs(r Record, skip ...string) ([]slog.Attr, error) {
+	root, err := document(r, true)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(root))
+	for k := range root {
+		if !slices.Contains(skip, k) {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	attrs := make([]slog.Attr, len(names))
+	for i, k := range names {
+		attrs[i] = slog.Any(k, root[k])
+	}
+	return attrs, nil
+}
+
+// document is r as the EMF document's root object.
+func document(r Record, compact bool) (map[string]any, error) {
 	ns := r.Namespace
 	if ns == "" {
 		ns = DefaultNamespace
@@ -160,17 +206,23 @@ func Marshal(r Record) ([]byte, error) {
 				return nil, fmt.Errorf("metrics: %q is both a dimension and a metric", m.Name)
 			}
 			declared[m.Name] = m
+			unit := string(m.Unit)
+			if compact && m.Unit == Count {
+				if m.Value == 0 {
+					continue
+				}
+				unit = ""
+			}
 			root[m.Name] = m.Value
-			d.Metrics = append(d.Metrics, definition{Name: m.Name, Unit: string(m.Unit)})
+			d.Metrics = append(d.Metrics, definition{Name: m.Name, Unit: unit})
+		}
+		if len(d.Metrics) == 0 && compact {
+			continue
 		}
 		directives = append(directives, d)
 	}
 	root["_aws"] = meta{Timestamp: r.Time.UnixMilli(), CloudWatchMetrics: directives}
-	line, err := json.Marshal(root)
-	if err != nil {
-		return nil, fmt.Errorf("metrics: %w", err)
-	}
-	return append(line, '\n'), nil
+	return root, nil
 }
 
 // The EMF metadata, as the specification names it.

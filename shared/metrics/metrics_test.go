@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"bytes"
 	"encoding/json"
+	"log/slog"
 	"reflect"
 	"strings"
 	"sync"
@@ -282,5 +283,56 @@ func TestCheckNamespace(t *testing.T) {
 		if err := metrics.CheckNamespace(ns); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("CheckNamespace(%q) = %v, want an error containing %q", ns, err, want)
 		}
+	}
+}
+
+// TestWideLineIsTheEMFDocument: the EMF members Attrs gives, added to a
+// JSON log line that already has some of them (provider), make that line an
+// EMF document with the same metrics as the record's own line.
+func TestWideLineIsTheEMFDocument(t *testing.T) {
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	res := ingest.Result{Provider: "journeybee", Type: "journeybee.lead_created", EventID: "01X", Outcome: ingest.OutcomeNew,
+		Status: 200, Duration: 12 * time.Millisecond}
+	rec := metrics.IngestRecord(res, at)
+	rec.Namespace = "hookline/test"
+	attrs, err := metrics.Attrs(rec, "provider")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	log.LogAttrs(t.Context(), slog.LevelInfo, "delivery", append([]slog.Attr{slog.String("provider", "journeybee"),
+		slog.String("event_id", "01X"), slog.Int("status", 200)}, attrs...)...)
+	line := bytes.TrimSpace(buf.Bytes())
+	if !metrics.IsEMF(line) || bytes.Count(line, []byte(`"provider":`)) != 1 {
+		t.Fatalf("wide line %s: not EMF, or provider twice", line)
+	}
+	got, err := metrics.Parse(line)
+	if err != nil {
+		t.Fatalf("Parse(%s): %v", line, err)
+	}
+	own, err := metrics.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := metrics.Parse(own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same values, but for the zero counts the line leaves out.
+	w := values(want)
+	for k, v := range w {
+		if v == 0 && !strings.HasPrefix(k, "latency") {
+			delete(w, k)
+		}
+	}
+	if g := values(got); !reflect.DeepEqual(g, w) || len(w) == 0 {
+		t.Errorf("wide line's metrics %v, want %v", g, w)
+	}
+	if strings.Contains(string(line), `"Count"`) || !strings.Contains(string(line), `"Milliseconds"`) {
+		t.Errorf("wide line's units: %s", line)
+	}
+	if !strings.Contains(string(line), `"event_id":"01X"`) || !strings.Contains(string(line), `"msg":"delivery"`) {
+		t.Errorf("wide line lost its own fields: %s", line)
 	}
 }

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"io"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -15,6 +16,28 @@ import (
 // fail a delivery. Safe for concurrent use.
 func IngestObserver(w io.Writer, ns string) func(ingest.Result) {
 	return observer(w, ns, time.Now, IngestRecord)
+}
+
+// IngestAttrs returns an ingest.Handler LineAttrs hook: the EMF members
+// of IngestRecord in namespace ns (see Attrs), which make the delivery's
+// wide line its metrics document. A record that cannot be written adds
+// nothing: metrics never fail a delivery.
+func IngestAttrs(ns string) func(ingest.Result) []slog.Attr {
+	return func(r ingest.Result) []slog.Attr {
+		rec := IngestRecord(r, time.Now())
+		rec.Namespace = ns
+		attrs, _ := Attrs(rec)
+		return attrs
+	}
+}
+
+// AttemptAttrs is the EMF members of AttemptRecord(a) in namespace ns at
+// time at (see Attrs): what the processor adds to an attempt's wide line.
+func AttemptAttrs(a Attempt, ns string, at time.Time) []slog.Attr {
+	rec := AttemptRecord(a, at)
+	rec.Namespace = ns
+	attrs, _ := Attrs(rec)
+	return attrs
 }
 
 // IngestRecord is the EMF record of one delivery at time at (see the

@@ -580,6 +580,17 @@ func TestRoutes(t *testing.T) {
 	if group, _ := getAtt(logs["DestinationArn"]); tmpl.Resources[group].Type != "AWS::Logs::LogGroup" {
 		t.Errorf("access logs go to %v, want a log group of the template", logs["DestinationArn"])
 	}
+	// The access-log line: what ties it to the function's line and says
+	// what happened, nothing a header or body holds.
+	format, _ := logs["Format"].(string)
+	for _, v := range []string{"$context.requestId", "$context.routeKey", "$context.status", "$context.integrationErrorMessage"} {
+		if !strings.Contains(format, v) {
+			t.Errorf("access-log format lacks %s: %s", v, format)
+		}
+	}
+	if strings.Contains(format, "$request.") || strings.Contains(format, "$context.authorizer") {
+		t.Errorf("access-log format logs request data: %s", format)
+	}
 }
 
 // Every queue has a dead-letter queue (or is one), SSE, and the processor's

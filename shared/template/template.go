@@ -276,6 +276,15 @@ func (f *Function) ApplicationLogLevel() string {
 	return s
 }
 
+// SystemLogLevel is LoggingConfig.SystemLogLevel (DEBUG, INFO, WARN; ""
+// when unset: Lambda's default, INFO, which sends the START and REPORT
+// lines of every invocation).
+func (f *Function) SystemLogLevel() string {
+	lc, _ := f.Properties["LoggingConfig"].(map[string]any)
+	s, _ := lc["SystemLogLevel"].(string)
+	return s
+}
+
 // Env is Environment.Variables: values are strings, numbers or intrinsics.
 func (f *Function) Env() map[string]any {
 	env, _ := f.Properties["Environment"].(map[string]any)

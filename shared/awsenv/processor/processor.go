@@ -7,7 +7,8 @@ package processor
 import (
 	"context"
 	"fmt"
-	"os"
+	"log/slog"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -37,12 +38,14 @@ func Handler(ctx context.Context) (*deliver.SQSHandler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("awsenv: %w", err)
 	}
-	// One EMF line per attempt: delivered / retry / failed per destination,
-	// what the dashboard and the "deliveries given up" alarm use.
-	obs := metrics.AttemptObserver(os.Stdout, env.Namespace)
-	p.Observe = func(a deliver.Attempt) {
-		obs(metrics.Attempt{Provider: a.Provider, EventType: a.EventType, Destination: a.Destination,
-			Outcome: a.Outcome, Reason: a.Class, Latency: a.Duration})
+	// One line per attempt: the wide "delivery_attempt" line is also the
+	// EMF document of delivered / retry / failed per destination, what the
+	// dashboard and the "deliveries given up" alarm use (no second line:
+	// CloudWatch Logs bills every byte).
+	p.LineAttrs = func(a deliver.Attempt) []slog.Attr {
+		// No EventType: the line has it as "type".
+		return metrics.AttemptAttrs(metrics.Attempt{Provider: a.Provider, Destination: a.Destination,
+			Outcome: a.Outcome, Reason: a.Class, Latency: a.Duration}, env.Namespace, time.Now())
 	}
 	return &deliver.SQSHandler{Processor: p, Queue: env.Queue, Log: env.Log}, nil
 }

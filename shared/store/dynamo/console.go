@@ -28,6 +28,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -125,6 +126,14 @@ func (s *Store) Attempts(ctx context.Context, id string) ([]store.Attempt, error
 			return nil, unavailable("query attempts", err)
 		}
 		for _, item := range page.Items {
+			if sk, _ := item[attrSK].(*types.AttributeValueMemberS); sk != nil && strings.HasPrefix(sk.Value, skStatePrefix) {
+				as, err := stateAttempts(id, item) // the processor's: with the state they made (state.go)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, as...)
+				continue
+			}
 			a, err := decodeAttempt(id, item)
 			if err != nil {
 				return nil, err
@@ -132,6 +141,7 @@ func (s *Store) Attempts(ctx context.Context, id string) ([]store.Attempt, error
 			out = append(out, a)
 		}
 		if page.LastEvaluatedKey == nil {
+			slices.SortStableFunc(out, func(a, b store.Attempt) int { return a.At.Compare(b.At) })
 			return out, nil
 		}
 		in.ExclusiveStartKey = page.LastEvaluatedKey

@@ -4,8 +4,13 @@
 // # Table design (single table)
 //
 // Partition key pk (S), sort key sk (S); billing PAY_PER_REQUEST; TTL on the
-// attribute ttl. Four item types; sk leaves room for more items under an
-// event's partition (e.g. per-destination delivery state, sk = "DST#<name>").
+// attribute ttl. The item types below; the event item as Put writes it
+// for every usual event is the compact one (compact.go), the delivery state
+// is in state items (state.go), the attempt items are in console.go. The
+// full event item below is what Put writes when the compact one would not
+// fit, and what items written before the compact layout look like (their
+// status, version and deliveries attributes are read as version 0..n of the
+// state; by_status_pk, only on those items, leaves by_status with them).
 //
 // Idempotency key item, one per (provider, key):
 //
@@ -132,25 +137,19 @@
 //
 // # Transition and SaveDeliveries
 //
-// Transition is one UpdateItem of the event item on the condition
-// #status = :from (false when it fails, which also covers a missing event:
-// the condition never creates one). It sets status, updated_at and
-// by_status_pk, or removes by_status_pk when the new status is delivered,
-// and adds 1 to version.
-//
-// SaveDeliveries is one UpdateItem on the condition that the item exists and
-// its version is the caller's (a missing version counts as 0). It sets
-// deliveries (or removes it when there are none), updated_at and, when a
-// status is given, status and by_status_pk as Transition does, and adds 1 to
-// version.
+// The event item is written once. Transition, SaveDeliveries and the
+// processor's SaveState each write the event's next state item (state.go):
+// one PutItem of a small item on attribute_not_exists(pk), the version in
+// its sort key being the optimistic lock. Transition and SaveDeliveries
+// read the event first (one Query) to check its status or version;
+// SaveState, given the event as the processor read it, does not.
 //
 // # Lists
 //
-// A list queries the index's 16 shards in parallel, each for its oldest
-// limit keys in the range, merges them by received_sk, keeps the oldest
-// limit, and reads those events with strongly consistent BatchGetItem.
-// ListByStatus drops events whose status is no longer the one asked for (the
-// index lags the table).
+// ListByProvider queries by_provider's 16 shards in parallel, each for its
+// oldest limit keys in the range, merges them (receive time, then id),
+// keeps the oldest limit, and reads those events (one strongly consistent
+// Query of each partition, a few at once). ListByStatus: see state.go.
 //
 // # Item size
 //
@@ -239,6 +238,7 @@ const (
 	attrBody         = "body"
 	attrRawLen       = "raw_len"
 	attrClaimedAt    = "claimed_at"
+	attrEvent        = "z"
 
 	// IndexByStatus and IndexByProvider are the table's two global
 	// secondary indexes.
@@ -607,138 +607,64 @@ func backoff(ctx context.Context, attempt int) error {
 
 // status reads the status of the event id; empty if it is gone (retention).
 func (s *Store) status(ctx context.Context, id string) (store.Status, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:                &s.table,
-		Key:                      eventKey(id),
-		ConsistentRead:           aws.Bool(true),
-		ProjectionExpression:     aws.String("#s"),
-		ExpressionAttributeNames: map[string]string{"#s": attrStatus},
-	})
-	if err != nil {
-		return "", unavailable("get status", err)
-	}
-	v, _ := out.Item[attrStatus].(*types.AttributeValueMemberS)
-	if v == nil {
+	ev, _, err := s.load(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
 		return "", nil
 	}
-	return store.Status(v.Value), nil
+	if err != nil {
+		return "", err
+	}
+	return ev.Status, nil
 }
 
-// Get returns the event with id, or store.ErrNotFound.
+// Get returns the event with id and its latest state (see state.go), or
+// store.ErrNotFound: one strongly consistent Query of its partition.
 func (s *Store) Get(ctx context.Context, id string) (store.Event, error) {
 	if id == "" || !utf8.ValidString(id) {
 		return store.Event{}, store.ErrNotFound // DynamoDB would refuse the key
 	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      &s.table,
-		Key:            eventKey(id),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return store.Event{}, unavailable("get", err)
-	}
-	if out.Item == nil {
-		return store.Event{}, store.ErrNotFound
-	}
-	ev, parts, err := decodeEvent(out.Item)
-	if err != nil {
-		return store.Event{}, err
-	}
-	if parts > 0 {
-		if ev.Normalized, err = s.readParts(ctx, ev.ID, parts); err != nil {
-			return store.Event{}, err
-		}
-	}
-	return ev, nil
-}
-
-// readParts reads the n normalized part items of the event id (strongly
-// consistent) and returns Normalized.
-func (s *Store) readParts(ctx context.Context, id string, n int) ([]byte, error) {
-	in := &dynamodb.QueryInput{
-		TableName:              &s.table,
-		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :p)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str("EVT#" + id), ":p": str(skPartPrefix),
-		},
-		ConsistentRead: aws.Bool(true),
-	}
-	var gz []byte
-	got := 0
-	for {
-		page, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, unavailable("query parts", err)
-		}
-		for _, item := range page.Items { // in sk order: NRM#000, NRM#001, ...
-			b, ok := item[attrData].(*types.AttributeValueMemberB)
-			if !ok {
-				return nil, fmt.Errorf("dynamo: event %s: part without data", id)
-			}
-			gz = append(gz, b.Value...)
-			got++
-		}
-		if page.LastEvaluatedKey == nil {
-			break
-		}
-		in.ExclusiveStartKey = page.LastEvaluatedKey
-	}
-	if got != n {
-		return nil, fmt.Errorf("dynamo: event %s: %d normalized parts, want %d", id, got, n)
-	}
-	b, err := gunzip(gz)
-	if err != nil {
-		return nil, fmt.Errorf("dynamo: event %s: normalized parts: %w", id, err)
-	}
-	return nonEmpty(b), nil
+	ev, _, err := s.load(ctx, id)
+	return ev, err
 }
 
 // Transition moves the event id from status from to status to and sets its
-// UpdatedAt, on the condition that it is in from. It returns false if the
-// event is missing or not in from. The event leaves the by_status index when
-// it reaches a status that is not store.Listable.
+// UpdatedAt, on the condition that it is in from: it reads the event and
+// writes its next state item (see state.go), reading again if another
+// writer saved in between. It returns false if the event is missing or not
+// in from.
 func (s *Store) Transition(ctx context.Context, id string, from, to store.Status) (bool, error) {
 	if id == "" || !utf8.ValidString(id) {
 		return false, nil // no such event
 	}
-	update := "SET #s = :to, " + attrUpdatedAt + " = :now"
-	values := map[string]types.AttributeValue{
-		":from": str(string(from)),
-		":to":   str(string(to)),
-		":now":  num(time.Now().UnixNano()),
+	for range conflictRetries {
+		ev, _, err := s.load(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if ev.Status != from {
+			return false, nil
+		}
+		b, err := store.MarshalDeliveries(ev.Deliveries)
+		if err != nil {
+			return false, err
+		}
+		ok, err := s.putState(ctx, ev, b, to, nil)
+		if err != nil || ok {
+			return ok, err
+		}
 	}
-	if store.Listable(to) {
-		update += ", " + attrByStatusPK + " = :bs"
-		values[":bs"] = str(shardKey(string(to), id))
-	} else {
-		update += " REMOVE " + attrByStatusPK
-	}
-	update += " ADD #v :one"
-	values[":one"] = num(1)
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
-		Key:                       eventKey(id),
-		ConditionExpression:       aws.String("#s = :from"),
-		UpdateExpression:          &update,
-		ExpressionAttributeNames:  map[string]string{"#s": attrStatus, "#v": attrVersion},
-		ExpressionAttributeValues: values,
-	})
-	var ccf *types.ConditionalCheckFailedException
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.As(err, &ccf):
-		return false, nil
-	default:
-		return false, unavailable("transition", err)
-	}
+	return false, unavailable("transition", fmt.Errorf("event %s changed by others on every try", id))
 }
 
 // SaveDeliveries replaces the delivery state of the event id, sets its
 // status (an empty st keeps it) and UpdatedAt, and adds 1 to its Version, on
 // the condition that the Version is still version (see the package doc and
-// package store). It returns false if the event is missing or its Version
-// moved.
+// package store): it reads the event and writes its next state item. It
+// returns false if the event is missing or its Version moved. The processor
+// uses SaveState, which needs no read.
 func (s *Store) SaveDeliveries(ctx context.Context, id string, version int64, ds []store.Delivery, st store.Status) (bool, error) {
 	b, err := store.EncodeDeliveries(ds, st)
 	if err != nil {
@@ -747,58 +673,20 @@ func (s *Store) SaveDeliveries(ctx context.Context, id string, version int64, ds
 	if id == "" || !utf8.ValidString(id) {
 		return false, nil // no such event
 	}
-	names := map[string]string{"#v": attrVersion, "#d": attrDeliveries}
-	values := map[string]types.AttributeValue{
-		":v":   num(version),
-		":one": num(1),
-		":now": num(time.Now().UnixNano()),
-	}
-	set := []string{attrUpdatedAt + " = :now"}
-	var remove []string
-	if b != nil {
-		set = append(set, "#d = :d")
-		values[":d"] = str(string(b))
-	} else {
-		remove = append(remove, "#d")
-	}
-	if st != "" {
-		names["#s"] = attrStatus
-		values[":st"] = str(string(st))
-		set = append(set, "#s = :st")
-		if store.Listable(st) {
-			set = append(set, attrByStatusPK+" = :bs")
-			values[":bs"] = str(shardKey(string(st), id))
-		} else {
-			remove = append(remove, attrByStatusPK)
-		}
-	}
-	update := "SET " + strings.Join(set, ", ") + " ADD #v :one"
-	if len(remove) > 0 {
-		update += " REMOVE " + strings.Join(remove, ", ")
-	}
-	cond := "attribute_exists(pk) AND #v = :v"
-	if version == 0 {
-		cond = "attribute_exists(pk) AND (attribute_not_exists(#v) OR #v = :v)"
-	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
-		Key:                       eventKey(id),
-		ConditionExpression:       &cond,
-		UpdateExpression:          &update,
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
-	})
-	var ccf *types.ConditionalCheckFailedException
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.As(err, &ccf):
+	ev, _, err := s.load(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
-	case itemTooLarge(err):
-		return false, fmt.Errorf("%w: event %s with its delivery state", ErrTooLarge, id)
-	default:
-		return false, unavailable("save deliveries", err)
 	}
+	if err != nil {
+		return false, err
+	}
+	if ev.Version != version {
+		return false, nil
+	}
+	if st == "" {
+		st = ev.Status
+	}
+	return s.putState(ctx, ev, b, st, nil)
 }
 
 // itemTooLarge reports DynamoDB's refusal of an update that would make the
@@ -810,10 +698,11 @@ func itemTooLarge(err error) bool {
 }
 
 // ListByStatus returns up to limit events in status st received before
-// receivedBefore, oldest first, from the by_status index. st must be
-// store.Listable. The index is eventually consistent: events whose status
-// has changed since are left out, so fewer than limit events does not prove
-// there are no more.
+// receivedBefore, oldest first. st must be store.Listable. Received events
+// are found from the by_provider index and a checkpoint, queued and failed
+// ones from the by_status index of state items (see state.go). The indexes
+// are eventually consistent: events whose status has changed since are left
+// out, so fewer than limit events does not prove there are no more.
 func (s *Store) ListByStatus(ctx context.Context, st store.Status, receivedBefore time.Time, limit int) ([]store.Event, error) {
 	if !store.Listable(st) {
 		return nil, fmt.Errorf("%w: status %q is not listable", store.ErrInvalid, st)
@@ -821,12 +710,18 @@ func (s *Store) ListByStatus(ctx context.Context, st store.Status, receivedBefor
 	if err := store.CheckList(limit, receivedBefore); err != nil {
 		return nil, err
 	}
+	if st == store.StatusReceived {
+		return s.listReceived(ctx, receivedBefore, limit)
+	}
+	// An event has a by_status entry per queued or failed state item it
+	// ever had: ask for more than limit, then keep those still in st.
 	evs, err := s.list(ctx, IndexByStatus, attrByStatusPK, string(st),
-		"#sk < :hi", map[string]types.AttributeValue{":hi": str(sortTime(receivedBefore))}, limit)
+		"#sk < :hi", map[string]types.AttributeValue{":hi": str(sortTime(receivedBefore))}, 4*limit+16)
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(evs, func(ev store.Event) bool { return ev.Status != st }), nil
+	evs = slices.DeleteFunc(evs, func(ev store.Event) bool { return ev.Status != st })
+	return evs[:min(len(evs), limit)], nil
 }
 
 // ListByProvider returns up to limit events of provider received in
@@ -844,7 +739,7 @@ func (s *Store) ListByProvider(ctx context.Context, provider string, from, to ti
 	return s.list(ctx, IndexByProvider, attrByProviderPK, provider,
 		"#sk BETWEEN :lo AND :hi", map[string]types.AttributeValue{
 			":lo": str(sortTime(from)),
-			":hi": str(sortTime(to)),
+			":hi": str(sortBefore(to)),
 		}, limit)
 }
 
@@ -879,15 +774,19 @@ func (s *Store) list(ctx context.Context, index, pkAttr, value, skCond string, v
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	slices.SortFunc(all, func(a, b indexed) int { return strings.Compare(a.sk, b.sk) })
+	slices.SortFunc(all, compareIndexed)
 	if len(all) > limit {
 		all = all[:limit]
 	}
-	ids := make([]string, len(all))
-	for i, k := range all {
-		ids[i] = k.id
+	ids := make([]string, 0, len(all))
+	seen := make(map[string]bool, len(all))
+	for _, k := range all {
+		if !seen[k.id] { // by_status: one entry per state item
+			seen[k.id] = true
+			ids = append(ids, k.id)
+		}
 	}
-	return s.batchGet(ctx, ids)
+	return s.getMany(ctx, ids)
 }
 
 func (s *Store) queryShard(ctx context.Context, index, pkAttr, pk, skCond string, values map[string]types.AttributeValue, limit int) ([]indexed, error) {
@@ -923,55 +822,6 @@ func (s *Store) queryShard(ctx context.Context, index, pkAttr, pk, skCond string
 		}
 		in.ExclusiveStartKey = page.LastEvaluatedKey
 	}
-}
-
-// batchGet reads the events ids (strongly consistent), in the order given,
-// leaving out those that no longer exist.
-func (s *Store) batchGet(ctx context.Context, ids []string) ([]store.Event, error) {
-	byID := make(map[string]store.Event, len(ids))
-	for start := 0; start < len(ids); start += 100 {
-		keys := make([]map[string]types.AttributeValue, 0, 100)
-		for _, id := range ids[start:min(start+100, len(ids))] {
-			keys = append(keys, eventKey(id))
-		}
-		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
-		for attempt := 0; len(req) > 0; attempt++ {
-			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
-				return nil, unavailable("batch get", err)
-			}
-			for _, item := range out.Responses[s.table] {
-				ev, parts, err := decodeEvent(item)
-				if err != nil {
-					return nil, err
-				}
-				if parts > 0 {
-					if ev.Normalized, err = s.readParts(ctx, ev.ID, parts); err != nil {
-						return nil, err
-					}
-				}
-				byID[ev.ID] = ev
-			}
-			req = out.UnprocessedKeys
-			if len(req) > 0 && attempt > 0 {
-				// Keys beyond the 16 MB of one answer are asked again at
-				// once; unprocessed again, they mean throttling: back off.
-				if attempt >= conflictRetries {
-					return nil, unavailable("batch get", fmt.Errorf("%d keys still unprocessed", len(req[s.table].Keys)))
-				}
-				if err := backoff(ctx, attempt); err != nil {
-					return nil, unavailable("batch get", err)
-				}
-			}
-		}
-	}
-	out := make([]store.Event, 0, len(ids))
-	for _, id := range ids {
-		if ev, ok := byID[id]; ok {
-			out = append(out, ev)
-		}
-	}
-	return out, nil
 }
 
 // unavailable wraps an error of DynamoDB or the network.
@@ -1010,9 +860,28 @@ func shardValue(value string, shard int) string { return fmt.Sprintf("%s#%02d", 
 
 func shardKey(value, id string) string { return shardValue(value, shard(id)) }
 
+// sortBefore is the largest received_sk of a time before t: BETWEEN :lo AND
+// sortBefore(to) is from <= time < to, for the bare "<time>" of the
+// current items and the "<time>#<id>" of older ones ('~' sorts after '#').
+func sortBefore(t time.Time) string { return sortTime(t.Add(-1)) + "~" }
+
+// compareIndexed orders index keys as events are listed: receive time, then
+// id (received_sk is "<time>", or "<time>#<id>" on items written before the
+// compact layout).
+func compareIndexed(a, b indexed) int {
+	at, _, _ := strings.Cut(a.sk, "#")
+	bt, _, _ := strings.Cut(b.sk, "#")
+	if c := strings.Compare(at, bt); c != 0 {
+		return c
+	}
+	return strings.Compare(a.id, b.id)
+}
+
 // sortTime formats t so that strings sort as times do (UTC, fixed width:
 // store.CheckTime keeps years to four digits).
-func sortTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }
+func sortTime(t time.Time) string { return t.UTC().Format(sortLayout) }
+
+const sortLayout = "2006-01-02T15:04:05.000000000Z"
 
 func ttlSeconds(t time.Time) int64 {
 	s := t.Unix()
@@ -1035,18 +904,14 @@ func eventItem(ev store.Event) (item map[string]types.AttributeValue, parts [][]
 	item = map[string]types.AttributeValue{
 		attrPK:           str("EVT#" + ev.ID),
 		attrSK:           str(skEvent),
-		attrID:           str(ev.ID),
 		attrProvider:     str(ev.Provider),
 		attrType:         str(ev.Type),
 		attrIdemKey:      str(ev.IdempotencyKey),
 		attrEntityID:     str(ev.EntityID),
 		attrTenant:       str(ev.Tenant),
-		attrStatus:       str(string(store.StatusReceived)),
 		attrReceivedAt:   num(ev.ReceivedAt.UnixNano()),
-		attrByStatusPK:   str(shardKey(string(store.StatusReceived), ev.ID)),
 		attrByProviderPK: str(shardKey(ev.Provider, ev.ID)),
-		attrReceivedSK:   str(sortTime(ev.ReceivedAt) + "#" + ev.ID),
-		attrVersion:      num(0),
+		attrReceivedSK:   str(sortTime(ev.ReceivedAt)),
 	}
 	for name, t := range map[string]time.Time{attrOccurredAt: ev.OccurredAt, attrUpdatedAt: ev.UpdatedAt, attrExpiresAt: ev.ExpiresAt} {
 		if !t.IsZero() {
@@ -1062,6 +927,11 @@ func eventItem(ev store.Event) (item map[string]types.AttributeValue, parts [][]
 			return nil, nil, fmt.Errorf("%w: meta: %w", store.ErrInvalid, err)
 		}
 		item[attrMeta] = str(string(b))
+	}
+	if c, err := compactItem(ev, item); err != nil {
+		return nil, nil, err
+	} else if c != nil {
+		return c, nil, nil
 	}
 	if len(ev.Raw)+len(ev.Normalized) > 0 {
 		// Raw and Normalized deflated as one stream: Normalized repeats
@@ -1196,6 +1066,9 @@ func gunzip(b []byte) ([]byte, error) {
 // decodeEvent decodes an event item. parts is the number of its normalized
 // part items (Normalized is then left for readParts).
 func decodeEvent(item map[string]types.AttributeValue) (ev store.Event, parts int, err error) {
+	if _, ok := item[attrEvent]; ok {
+		return decodeCompact(item)
+	}
 	d := decoder{item: item}
 	ev = store.Event{
 		ID:             d.str(attrID),
@@ -1212,6 +1085,12 @@ func decodeEvent(item map[string]types.AttributeValue) (ev store.Event, parts in
 		Raw:            d.bytes(attrRaw, attrRawGz),
 		Normalized:     d.bytes(attrNormalized, attrNormalizedGz),
 		Version:        d.int(attrVersion),
+	}
+	if ev.ID == "" { // not stored since the state items: the key has it
+		ev.ID = strings.TrimPrefix(d.str(attrPK), "EVT#")
+	}
+	if ev.Status == "" { // written once by Put: its state items say more
+		ev.Status = store.StatusReceived
 	}
 	if z, ok := item[attrBody].(*types.AttributeValueMemberB); ok && d.err == nil {
 		ev.Raw, ev.Normalized, d.err = splitBody(z.Value, d.int(attrRawLen))

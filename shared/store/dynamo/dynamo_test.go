@@ -9,6 +9,8 @@ import (
 	"hash/fnv"
 	"net"
 	"net/http"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -140,50 +142,59 @@ func TestItemLayout(t *testing.T) {
 	item := getItem(t, client, table, "EVT#"+ev.ID, "EVT")
 	h := fnv.New32a()
 	h.Write([]byte(ev.ID))
-	bs := attrS(item, "by_status_pk")
-	if want := fmt.Sprintf("received#%02d", h.Sum32()%16); bs != want {
-		t.Errorf("by_status_pk = %q, want %q", bs, want)
+	shard := fmt.Sprintf("#%02d", h.Sum32()%16)
+	var names []string
+	for name := range item {
+		names = append(names, name)
 	}
-	if bp := attrS(item, "by_provider_pk"); bp != "leadron"+bs[len("received"):] {
-		t.Errorf("by_provider_pk = %q, want the same shard as %q", bp, bs)
+	slices.Sort(names)
+	// The compact item: only what DynamoDB reads is an attribute.
+	if want := []string{"by_provider_pk", "pk", "received_sk", "sk", "ttl", "z"}; !slices.Equal(names, want) {
+		t.Errorf("event item attributes %v, want %v", names, want)
 	}
-	if sk := attrS(item, "received_sk"); sk != "2025-11-25T14:03:07.000000005Z#"+ev.ID {
+	if bp := attrS(item, "by_provider_pk"); bp != "leadron"+shard {
+		t.Errorf("by_provider_pk = %q, want %q", bp, "leadron"+shard)
+	}
+	if sk := attrS(item, "received_sk"); sk != "2025-11-25T14:03:07.000000005Z" {
 		t.Errorf("received_sk = %q", sk)
 	}
-	if attrN(item, "ttl") != "1766671388" || attrS(item, "status") != "received" {
-		t.Errorf("event item ttl/status = %v / %v", item["ttl"], item["status"])
+	if attrN(item, "ttl") != "1766671388" {
+		t.Errorf("event item ttl = %v", item["ttl"])
 	}
 	if attrN(key, "claimed_at") != "1764079387000000005" || attrN(key, "event_expires_at") != "1766671387000000005" {
 		t.Errorf("key item claimed_at/event_expires_at = %v / %v", key["claimed_at"], key["event_expires_at"])
 	}
-	// Raw and Normalized deflated together into body, raw_len the split.
-	if _, ok := item["body"].(*types.AttributeValueMemberB); !ok || item["raw"] != nil || item["normalized"] != nil {
-		t.Errorf("body = %T, raw %v, normalized %v; want a binary body only", item["body"], item["raw"], item["normalized"])
-	}
-	if attrN(item, "raw_len") != fmt.Sprint(len(ev.Raw)) {
-		t.Errorf("raw_len = %v, want %d", item["raw_len"], len(ev.Raw))
+	if got, err := s.Get(ctx, ev.ID); err != nil || storetest.EqualEvents(got, ev) != "" {
+		t.Fatalf("Get = %v: %s", err, storetest.EqualEvents(got, ev))
 	}
 
-	// Sparse: queued stays in by_status, delivered leaves it.
-	for _, step := range []struct {
+	// Every change is a new state item; the event item stays as Put wrote
+	// it. Queued and failed state items are in by_status, delivered not.
+	for i, step := range []struct {
 		from, to store.Status
 		want     string
-	}{{store.StatusReceived, store.StatusQueued, "queued#"}, {store.StatusQueued, store.StatusDelivered, ""}} {
+	}{{store.StatusReceived, store.StatusQueued, "queued" + shard}, {store.StatusQueued, store.StatusDelivered, ""}} {
 		if ok, err := s.Transition(ctx, ev.ID, step.from, step.to); err != nil || !ok {
 			t.Fatalf("Transition: %v, %v", ok, err)
 		}
-		item = getItem(t, client, table, "EVT#"+ev.ID, "EVT")
-		got := attrS(item, "by_status_pk")
-		if step.want == "" && got != "" || step.want != "" && !strings.HasPrefix(got, step.want) {
-			t.Errorf("after →%s by_status_pk = %q, want prefix %q", step.to, got, step.want)
+		st := getItem(t, client, table, "EVT#"+ev.ID, fmt.Sprintf("ATT#v%010d", i+1))
+		if attrS(st, "status") != string(step.to) || attrS(st, "by_status_pk") != step.want || attrN(st, "ttl") != "1766671388" {
+			t.Errorf("state item %d = %v", i+1, st)
+		}
+		if step.want != "" && attrS(st, "received_sk") != "2025-11-25T14:03:07.000000005Z" {
+			t.Errorf("state item %d received_sk = %v", i+1, st["received_sk"])
+		}
+		if again := getItem(t, client, table, "EVT#"+ev.ID, "EVT"); !reflect.DeepEqual(again, item) {
+			t.Errorf("event item changed by a Transition")
 		}
 	}
-	out, err := client.Scan(ctx, &dynamodb.ScanInput{TableName: &table, IndexName: aws.String(dynamo.IndexByStatus)})
-	if err != nil {
-		t.Fatal(err)
+	if got, err := s.Get(ctx, ev.ID); err != nil || got.Status != store.StatusDelivered || got.Version != 2 {
+		t.Errorf("Get after two transitions = %v %d, %v", got.Status, got.Version, err)
 	}
-	if out.Count != 0 {
-		t.Errorf("by_status holds %d items after delivery, want 0", out.Count)
+	// The queued state item stays in by_status (until its TTL); the lists
+	// check the event's latest state.
+	if list, err := s.ListByStatus(ctx, store.StatusQueued, at.Add(time.Hour), 10); err != nil || len(list) != 0 {
+		t.Errorf("ListByStatus(queued) after delivery = %d events, %v", len(list), err)
 	}
 }
 
@@ -490,16 +501,15 @@ func TestListByStatusSkipsStaleIndex(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Change the status only, as if the index had not caught up.
-	if _, err := client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	// A state item written directly: stale has left received, which the
+	// by_provider index (written once, at Put) does not show.
+	if _, err := client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &table,
-		Key: map[string]types.AttributeValue{
-			"pk": &types.AttributeValueMemberS{Value: "EVT#" + stale.ID},
-			"sk": &types.AttributeValueMemberS{Value: "EVT"},
+		Item: map[string]types.AttributeValue{
+			"pk":     &types.AttributeValueMemberS{Value: "EVT#" + stale.ID},
+			"sk":     &types.AttributeValueMemberS{Value: "ATT#v0000000001"},
+			"status": &types.AttributeValueMemberS{Value: "queued"},
 		},
-		UpdateExpression:          aws.String("SET #s = :q"),
-		ExpressionAttributeNames:  map[string]string{"#s": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":q": &types.AttributeValueMemberS{Value: "queued"}},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -516,9 +526,9 @@ func TestListByStatusSkipsStaleIndex(t *testing.T) {
 	}
 }
 
-// TestDeliveriesLayout checks the version and deliveries attributes, an
-// item written before they existed, and an update DynamoDB refuses as too
-// large.
+// TestDeliveriesLayout checks the state items SaveDeliveries writes, and
+// an event item of the layout before them (status, version and deliveries
+// in the event item), which Get reads and SaveDeliveries continues.
 func TestDeliveriesLayout(t *testing.T) {
 	client, table := newTable(t)
 	s := dynamo.New(client, table)
@@ -528,64 +538,57 @@ func TestDeliveriesLayout(t *testing.T) {
 	if _, err := s.Put(ctx, ev, at.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	item := getItem(t, client, table, "EVT#"+ev.ID, "EVT")
-	if attrN(item, "version") != "0" || item["deliveries"] != nil {
-		t.Fatalf("new item: version %v, deliveries %v; want 0 and none", item["version"], item["deliveries"])
-	}
-
-	// An item from before the version attribute counts as version 0.
-	if _, err := client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:        &table,
-		Key:              map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "EVT#" + ev.ID}, "sk": &types.AttributeValueMemberS{Value: "EVT"}},
-		UpdateExpression: aws.String("REMOVE version"),
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := s.Get(ctx, ev.ID); err != nil || got.Version != 0 {
-		t.Fatalf("legacy Get = Version %d, %v; want 0", got.Version, err)
-	}
 	ds := storetest.NewDeliveries(at, "crm", "log")
 	if ok, err := s.SaveDeliveries(ctx, ev.ID, 1, ds, ""); ok || err != nil {
-		t.Fatalf("SaveDeliveries(v1) of a legacy item = %v, %v; want false", ok, err)
+		t.Fatalf("SaveDeliveries(v1) of a new event = %v, %v; want false", ok, err)
 	}
 	if ok, err := s.SaveDeliveries(ctx, ev.ID, 0, ds, store.StatusDelivered); !ok || err != nil {
-		t.Fatalf("SaveDeliveries(v0) of a legacy item = %v, %v; want true", ok, err)
+		t.Fatalf("SaveDeliveries(v0) = %v, %v; want true", ok, err)
 	}
-	item = getItem(t, client, table, "EVT#"+ev.ID, "EVT")
-	if attrN(item, "version") != "1" || !strings.HasPrefix(attrS(item, "deliveries"), `[{"destination":"crm"`) || item["by_status_pk"] != nil {
-		t.Fatalf("after save: version %v, deliveries %v, by_status_pk %v", item["version"], item["deliveries"], item["by_status_pk"])
+	st := getItem(t, client, table, "EVT#"+ev.ID, "ATT#v0000000001")
+	if !strings.HasPrefix(attrS(st, "deliveries"), `[{"destination":"crm"`) || attrS(st, "status") != "delivered" || st["by_status_pk"] != nil {
+		t.Fatalf("state item 1 = %v", st)
 	}
 	if ok, err := s.SaveDeliveries(ctx, ev.ID, 1, nil, ""); !ok || err != nil {
 		t.Fatalf("SaveDeliveries(v1, none) = %v, %v", ok, err)
 	}
-	if item = getItem(t, client, table, "EVT#"+ev.ID, "EVT"); item["deliveries"] != nil {
-		t.Fatalf("no deliveries saved, attribute still %v", item["deliveries"])
+	if st = getItem(t, client, table, "EVT#"+ev.ID, "ATT#v0000000002"); st["deliveries"] != nil || attrS(st, "status") != "delivered" {
+		t.Fatalf("state item 2 = %v; want no deliveries, status kept", st)
 	}
 
-	// A full item that used up the reserve (as one written before it could
-	// have): DynamoDB refuses the update, reported as ErrTooLarge.
-	big := storetest.NewEvent("tomba", "sha256:full_item", at)
-	big.Raw = randomBytes(storetest.MaxBody)
-	big.Normalized = randomBytes(100 << 10)
-	if _, err := s.Put(ctx, big, at.Add(time.Hour)); err != nil {
-		t.Fatalf("Put(big) = %v", err)
-	}
-	if _, err := client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &table,
-		Key:                       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "EVT#" + big.ID}, "sk": &types.AttributeValueMemberS{Value: "EVT"}},
-		UpdateExpression:          aws.String("SET filler = :f"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":f": &types.AttributeValueMemberB{Value: randomBytes(40 << 10)}},
-	}); err != nil {
+	// An event item of the earlier layout, at version 3 with its deliveries.
+	old := storetest.NewEvent("leadron", "evt_old_layout", at)
+	b, err := store.MarshalDeliveries(ds)
+	if err != nil {
 		t.Fatal(err)
 	}
-	many := make([]store.Delivery, 60)
-	for i := range many {
-		many[i] = store.Delivery{Destination: fmt.Sprintf("destination-with-a-long-name-%03d", i), Attempts: 3,
-			LastStatusCode: 503, LastClass: "http_503", LastAttemptAt: at, NextAttemptAt: at.Add(time.Minute)}
+	s2 := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	n := func(v int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: fmt.Sprint(v)} }
+	if _, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &table, Item: map[string]types.AttributeValue{
+		"pk": s2("EVT#" + old.ID), "sk": s2("EVT"), "id": s2(old.ID), "provider": s2("leadron"), "type": s2(old.Type),
+		"idem_key": s2(old.IdempotencyKey), "status": s2("failed"), "received_at": n(at.UnixNano()),
+		"updated_at": n(at.UnixNano()), "raw": &types.AttributeValueMemberB{Value: old.Raw}, "version": n(3),
+		"deliveries": s2(string(b)), "by_provider_pk": s2("leadron#00"), "received_sk": s2(at.Format("2006-01-02T15:04:05.000000000Z") + "#" + old.ID),
+	}}); err != nil {
+		t.Fatal(err)
 	}
-	ok, err := s.SaveDeliveries(ctx, big.ID, 0, many, "")
-	if ok || !errors.Is(err, dynamo.ErrTooLarge) || errors.Is(err, store.ErrUnavailable) {
-		t.Fatalf("SaveDeliveries on a full item = %v, %v; want ErrTooLarge", ok, err)
+	got, err := s.Get(ctx, old.ID)
+	if err != nil || got.Version != 3 || got.Status != store.StatusFailed || len(got.Deliveries) != 2 || !bytes.Equal(got.Raw, old.Raw) {
+		t.Fatalf("Get(old layout) = %+v, %v", got, err)
+	}
+	if ok, err := s.SaveDeliveries(ctx, old.ID, 3, nil, store.StatusQueued); !ok || err != nil {
+		t.Fatalf("SaveDeliveries(v3) of an old item = %v, %v", ok, err)
+	}
+	if got, err = s.Get(ctx, old.ID); err != nil || got.Version != 4 || got.Status != store.StatusQueued || got.Deliveries != nil {
+		t.Fatalf("Get(old layout) after a save = %+v, %v", got, err)
+	}
+	// Listed by provider in order with the new layout's events.
+	list, err := s.ListByProvider(ctx, "leadron", at, at.Add(time.Second), 10)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("ListByProvider = %d events, %v", len(list), err)
+	}
+	if first, second := list[0].ID, list[1].ID; !(first < second) {
+		t.Errorf("ListByProvider of two events at the same time: %s before %s, want id order", first, second)
 	}
 }
 
