@@ -9,14 +9,14 @@
 // to "hookline/<stack name>" so that two stacks in one account and region
 // never feed each other's alarms (DefaultNamespace when it is unset). The
 // dimensions are provider,
-// event_type, destination and reason; which metric is recorded under which
+// destination and reason; which metric is recorded under which
 // dimension sets is decided here (IngestObserver, AttemptRecord), so the
 // alarms and the dashboard in template.yaml can rely on it:
 //
 //	ingest, one line per delivery (IngestObserver)
 //	  [provider]                 received, accepted, duplicate, rejected, error,
 //	                             enqueued (each 0 or 1), latency (ms)
-//	  [provider, event_type]     accepted, duplicate, enqueued (only those that are 1)
+//	  event_type is a property of the line (Logs Insights), not a dimension
 //	  [provider, reason]         rejected or error (only when it is 1)
 //	processor, one line per delivery attempt (AttemptRecord)
 //	  [] (no dimension),
