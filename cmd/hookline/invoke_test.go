@@ -604,6 +604,16 @@ func TestInvokeProcessor(t *testing.T) {
 	if line := logLine(t, res, res.requestIDs[0], "event"); line["event_id"] != accepted.EventID {
 		t.Errorf("the log destination logged %v", line)
 	}
+	// The batch's metrics: one EMF line (not one per attempt), under the
+	// dimension sets the alarm and the dashboard read.
+	if len(res.emf) != 1 {
+		t.Fatalf("%d EMF lines from the processor, want 1 for the batch:\n%s", len(res.emf), res.out)
+	}
+	m := metricValues(t, res.emf[0])
+	if _, ok := m["attempt_latency{destination=log}"]; !ok || m["delivered{}"] != 1 || m["delivered{destination=log}"] != 1 ||
+		m["delivered{provider=leadron,destination=log}"] != 1 {
+		t.Errorf("processor metrics %v", m)
+	}
 	// The events/processor samples name events this fresh table does not
 	// hold: the processor drops such messages (no batch item failure).
 	// TestEnvLocalOnEverySample delivers them on the stand-ins they are for.

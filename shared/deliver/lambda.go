@@ -60,6 +60,9 @@ type SQSHandler struct {
 	Log     *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// AfterBatch, if set, runs once a batch is processed, before Handle
+	// returns (the processor Lambda writes the batch's metrics there).
+	AfterBatch func(ctx context.Context)
 }
 
 // SQS's visibility ceiling (see SQSHandler).
@@ -116,6 +119,9 @@ func (h *SQSHandler) Handle(ctx context.Context, e events.SQSEvent) (events.SQSE
 		})
 	}
 	wg.Wait()
+	if h.AfterBatch != nil {
+		h.AfterBatch(ctx)
+	}
 	var resp events.SQSEventResponse
 	for i, rec := range e.Records {
 		if retry[i] {

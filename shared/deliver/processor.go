@@ -558,13 +558,15 @@ func (p *Processor) report(ctx context.Context, ev store.Event, routes []Route, 
 				slog.Float64("duration_ms", float64(at.Duration.Microseconds())/1000),
 				slog.Float64("retry_in_s", at.RetryIn.Seconds()),
 			}
+			// What is empty or zero is left out (CloudWatch Logs bills
+			// every byte).
+			attrs = slices.DeleteFunc(attrs, func(a slog.Attr) bool {
+				return a.Key == "class" && at.Class == "" || a.Key == "retry_in_s" && at.RetryIn == 0
+			})
 			if p.LineAttrs != nil {
 				// The line is also the metrics document: attempt_latency is
-				// duration_ms, and what is empty or zero is left out
-				// (CloudWatch Logs bills every byte).
-				attrs = slices.DeleteFunc(attrs, func(a slog.Attr) bool {
-					return a.Key == "duration_ms" || a.Key == "class" && at.Class == "" || a.Key == "retry_in_s" && at.RetryIn == 0
-				})
+				// duration_ms.
+				attrs = slices.DeleteFunc(attrs, func(a slog.Attr) bool { return a.Key == "duration_ms" })
 				n := len(attrs)
 				for _, a := range p.LineAttrs(at) {
 					if !slices.ContainsFunc(attrs[:n], func(b slog.Attr) bool { return b.Key == a.Key }) {

@@ -94,11 +94,21 @@ const (
 	Milliseconds Unit = "Milliseconds"
 )
 
-// Metric is one value.
+// Metric is one value, or with Values several samples of it (EMF allows
+// up to MaxValues in one document; CloudWatch keeps each, so percentiles
+// stay exact).
 type Metric struct {
-	Name  string
-	Value float64
-	Unit  Unit
+	Name   string
+	Value  float64
+	Values []float64
+	Unit   Unit
+}
+
+// MaxValues is the most values EMF takes for one metric in one document.
+const MaxValues = 100
+
+func (m Metric) equal(o Metric) bool {
+	return m.Name == o.Name && m.Value == o.Value && m.Unit == o.Unit && slices.Equal(m.Values, o.Values)
 }
 
 // Group is a set of metrics recorded under each of its dimension sets.
@@ -199,21 +209,28 @@ func document(r Record, compact bool) (map[string]any, error) {
 			if m.Name == "" {
 				return nil, errors.New("metrics: metric without a name")
 			}
-			if prev, ok := declared[m.Name]; ok && prev != m {
+			if prev, ok := declared[m.Name]; ok && !prev.equal(m) {
 				return nil, fmt.Errorf("metrics: metric %q declared twice with different values", m.Name)
 			}
 			if _, isDim := r.Dims[m.Name]; isDim {
 				return nil, fmt.Errorf("metrics: %q is both a dimension and a metric", m.Name)
 			}
 			declared[m.Name] = m
+			if len(m.Values) > MaxValues {
+				return nil, fmt.Errorf("metrics: metric %q has %d values, EMF takes at most %d", m.Name, len(m.Values), MaxValues)
+			}
 			unit := string(m.Unit)
 			if compact && m.Unit == Count {
-				if m.Value == 0 {
+				if m.Value == 0 && len(m.Values) == 0 {
 					continue
 				}
 				unit = ""
 			}
-			root[m.Name] = m.Value
+			if m.Values != nil {
+				root[m.Name] = m.Values
+			} else {
+				root[m.Name] = m.Value
+			}
 			d.Metrics = append(d.Metrics, definition{Name: m.Name, Unit: unit})
 		}
 		if len(d.Metrics) == 0 && compact {

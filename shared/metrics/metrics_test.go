@@ -335,3 +335,74 @@ func TestWideLineIsTheEMFDocument(t *testing.T) {
 		t.Errorf("wide line lost its own fields: %s", line)
 	}
 }
+
+// An invocation's attempts are written as one EMF line per provider,
+// destination, outcome and reason: counts summed, every latency kept as a
+// sample, the dimension sets of AttemptRecord; more than MaxValues
+// attempts of one group take several lines; nothing gathered, no line.
+func TestAttemptBatch(t *testing.T) {
+	var b metrics.AttemptBatch
+	var buf bytes.Buffer
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	if err := b.Flush(&buf, "hookline/prod", at); err != nil || buf.Len() != 0 {
+		t.Fatalf("empty flush wrote %q, %v", buf.String(), err)
+	}
+	for i := range 3 {
+		b.Add(metrics.Attempt{Provider: "journeybee", Destination: "crm", Outcome: metrics.OutcomeDelivered, Latency: time.Duration(10+i) * time.Millisecond})
+	}
+	b.Add(metrics.Attempt{Provider: "journeybee", Destination: "crm", Outcome: metrics.OutcomeRetry, Reason: "http_503", Latency: 30 * time.Millisecond})
+	b.Add(metrics.Attempt{Provider: "leadron", Destination: "crm", Outcome: metrics.OutcomeFailed, Reason: "http_400", Latency: 5 * time.Millisecond})
+	for range 150 {
+		b.Add(metrics.Attempt{Provider: "tomba", Destination: "slack", Outcome: metrics.OutcomeDelivered, Latency: time.Millisecond})
+	}
+	if err := b.Flush(&buf, "hookline/prod", at); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("%d lines, want 5 (delivered, retry, failed, 2×tomba):\n%s", len(lines), buf.String())
+	}
+	sum := map[string]float64{}
+	samples := map[string]int{}
+	for _, l := range lines {
+		rec, err := metrics.Parse([]byte(l))
+		if err != nil {
+			t.Fatalf("Parse(%s): %v", l, err)
+		}
+		if rec.Namespace != "hookline/prod" || !rec.Time.Equal(at) {
+			t.Errorf("namespace %q time %v", rec.Namespace, rec.Time)
+		}
+		for _, g := range rec.Groups {
+			for _, set := range g.Dimensions {
+				key := ""
+				for _, d := range set {
+					key += "," + d + "=" + rec.Dims[d]
+				}
+				for _, m := range g.Metrics {
+					if m.Name == metrics.AttemptLatency {
+						samples[m.Name+"{"+key+"}"] += len(m.Values)
+						continue
+					}
+					sum[m.Name+"{"+key+"}"] += m.Value
+				}
+			}
+		}
+	}
+	for k, want := range map[string]float64{
+		"delivered{}": 153, "retried{}": 1, "failed{}": 1,
+		"delivered{,destination=crm}": 3, "delivered{,provider=journeybee,destination=crm}": 3,
+		"delivered{,provider=tomba,destination=slack}": 150,
+		"retried{,destination=crm,reason=http_503}":    1, "failed{,destination=crm,reason=http_400}": 1,
+	} {
+		if sum[k] != want {
+			t.Errorf("%s = %v, want %v (all: %v)", k, sum[k], want, sum)
+		}
+	}
+	if samples["attempt_latency{}"] != 155 || samples["attempt_latency{,destination=slack}"] != 150 {
+		t.Errorf("latency samples %v, want 155 in all and 150 for slack", samples)
+	}
+	buf.Reset()
+	if err := b.Flush(&buf, "hookline/prod", at); err != nil || buf.Len() != 0 {
+		t.Errorf("a second flush wrote %q, %v", buf.String(), err)
+	}
+}

@@ -107,11 +107,11 @@ func Parse(line []byte) (Record, error) {
 			if r := def.StorageResolution; r != nil && *r != 1 && *r != 60 {
 				return Record{}, fmt.Errorf("%s: metric %q: StorageResolution must be 1 or 60", where, def.Name)
 			}
-			v, err := value(root, def.Name)
+			v, vs, err := value(root, def.Name)
 			if err != nil {
 				return Record{}, fmt.Errorf("%s: %w", where, err)
 			}
-			g.Metrics = append(g.Metrics, Metric{Name: def.Name, Value: v, Unit: Unit(def.Unit)})
+			g.Metrics = append(g.Metrics, Metric{Name: def.Name, Value: v, Values: vs, Unit: Unit(def.Unit)})
 		}
 		rec.Groups = append(rec.Groups, g)
 	}
@@ -135,19 +135,19 @@ func dimension(root map[string]json.RawMessage, k string) (string, error) {
 }
 
 // value returns the numeric value of a metric: a number, or the first of an
-// array of at most 100 numbers.
-func value(root map[string]json.RawMessage, name string) (float64, error) {
+// array of at most 100 numbers, and then the array too.
+func value(root map[string]json.RawMessage, name string) (float64, []float64, error) {
 	raw, ok := root[name]
 	if !ok {
-		return 0, fmt.Errorf("metric %q has no value in the line", name)
+		return 0, nil, fmt.Errorf("metric %q has no value in the line", name)
 	}
 	var v float64
 	if err := json.Unmarshal(raw, &v); err == nil {
-		return v, nil
+		return v, nil, nil
 	}
 	var vs []float64
 	if err := json.Unmarshal(raw, &vs); err != nil || len(vs) == 0 || len(vs) > maxValuesPerName {
-		return 0, fmt.Errorf("metric %q: value is not a number or an array of 1 to %d numbers", name, maxValuesPerName)
+		return 0, nil, fmt.Errorf("metric %q: value is not a number or an array of 1 to %d numbers", name, maxValuesPerName)
 	}
-	return vs[0], nil
+	return vs[0], vs, nil
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -38,14 +39,22 @@ func Handler(ctx context.Context) (*deliver.SQSHandler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("awsenv: %w", err)
 	}
-	// One line per attempt: the wide "delivery_attempt" line is also the
-	// EMF document of delivered / retry / failed per destination, what the
-	// dashboard and the "deliveries given up" alarm use (no second line:
-	// CloudWatch Logs bills every byte).
-	p.LineAttrs = func(a deliver.Attempt) []slog.Attr {
-		// No EventType: the line has it as "type".
-		return metrics.AttemptAttrs(metrics.Attempt{Provider: a.Provider, Destination: a.Destination,
-			Outcome: a.Outcome, Reason: a.Class, Latency: a.Duration}, env.Namespace, time.Now())
+	// One line per attempt (the wide "delivery_attempt" line), and the
+	// metrics the dashboard and the "deliveries given up" alarm use
+	// (delivered / retried / failed per destination, attempt latency) as
+	// one EMF line per batch and destination and outcome: the EMF metadata
+	// once per batch, not on every attempt's line (CloudWatch Logs bills
+	// every byte).
+	batch := &metrics.AttemptBatch{}
+	p.Observe = func(a deliver.Attempt) {
+		batch.Add(metrics.Attempt{Provider: a.Provider, Destination: a.Destination,
+			Outcome: a.Outcome, Reason: a.Class, Latency: a.Duration})
 	}
-	return &deliver.SQSHandler{Processor: p, Queue: env.Queue, Log: env.Log}, nil
+	h := &deliver.SQSHandler{Processor: p, Queue: env.Queue, Log: env.Log}
+	h.AfterBatch = func(ctx context.Context) {
+		if err := batch.Flush(os.Stdout, env.Namespace, time.Now()); err != nil {
+			env.Log.WarnContext(ctx, "metrics not written", slog.String("error", err.Error()))
+		}
+	}
+	return h, nil
 }
