@@ -18,11 +18,13 @@
 //	                             enqueued (each 0 or 1), latency (ms)
 //	  event_type is a property of the line (Logs Insights), not a dimension
 //	  [provider, reason]         rejected or error (only when it is 1)
-//	processor, one line per delivery attempt (AttemptRecord)
+//	processor, one line per batch, provider, destination, outcome and reason
+//	(AttemptBatch; AttemptRecord for one attempt)
 //	  [] (no dimension),
 //	  [destination],
-//	  [provider, destination]    delivered, retried, failed (each 0 or 1), attempt_latency (ms)
-//	  [destination, reason]      retried or failed (only when it is 1)
+//	  [provider, destination]    delivered, retried, failed (the attempts counted),
+//	                             attempt_latency (ms, one sample per attempt)
+//	  [destination, reason]      retried or failed (only when not 0)
 //
 // See https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
 package metrics
