@@ -30,7 +30,7 @@ func (c *Console) Series(ctx context.Context, q store.SeriesQuery) (store.Series
 			Providers: map[string]store.IngestCounts{}, Destinations: map[string]store.DestinationStats{}}
 	}
 	end := q.Since.Add(time.Duration(q.Buckets) * q.Step)
-	lo, hi := sortTime(q.Since), sortTime(end)
+	lo, hi := sortTime(q.Since), position{t: sortTime(end)}
 	bucket := func(t time.Time) int {
 		return min(max(0, int(t.Sub(q.Since)/q.Step)), q.Buckets-1)
 	}
