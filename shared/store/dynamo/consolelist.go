@@ -6,44 +6,56 @@ package dynamo
 //
 // # The list (ListEvents)
 //
-// Newest first by received_sk ("<time>#<id>"), from one of the KEYS_ONLY
-// indexes, each sharded over Shards partitions:
+// Newest first by receive time, then id (received_sk is the bare "<time>"
+// on every current item: the id comes from the index key's pk), from one of
+// the KEYS_ONLY indexes, each sharded over Shards partitions:
 //
-//   - status received, queued or failed: by_status, "<status>#<shard>"
-//     (sparse: a delivered event has left it), 16 partitions;
+//   - status queued or failed: by_status, "<status>#<shard>", 16
+//     partitions. It holds state items (state.go): an event has one entry
+//     per queued or failed save, and an older entry stays until its TTL
+//     after the event has moved on, so the merge gives each event once and
+//     the status is checked on the event's latest state;
+//   - status received: there is no index entry for it (no state item yet),
+//     so by_provider is walked, from the sweeper's checkpoint on (every
+//     event received before it has left received), the status checked on
+//     the events read;
 //   - otherwise: by_provider, "<provider>#<shard>", 16 partitions for one
 //     provider, 16 per provider (48) for all of them.
 //
 // Each partition is queried backwards (ScanIndexForward false) with
 // received_sk BETWEEN since and until (or the cursor), a few keys at a time;
-// the partitions are merged newest first, and the chosen events are read
-// with BatchGetItem (eventually consistent, half the read units of a
-// strongly consistent read; without the body: a list never copies bodies,
-// though DynamoDB bills the whole item). since, until and provider are key
-// conditions; every other filter (type glob, status delivered, destination,
-// the text) is checked on the events read. So a page costs, in read units:
-// the index queries (keys of ~100 bytes: 0.5 RCU per 4 KB read per
-// partition, about 24 for the 48 partitions of an unfiltered first page) and
-// 0.5 RCU per event read (an event item is 1 to 4 KB). A rare filter walks
-// further: a page stops after maxExamined events read (about 1,000 RCU) and
-// answers what it found, maybe fewer than the limit, with a cursor to go on
-// (the page's "next"), never a Scan of the table.
+// the partitions are merged newest first (keys of one time that a query may
+// have cut are held back until the next query shows them all, then ordered
+// by id), and the chosen events are read each with its latest state: one
+// eventually consistent Query of its partition, backwards over sk BETWEEN
+// "ATT#v" and "EVT", Limit 2, that reads the event item and its newest state
+// item and nothing else (readListed). since, until and provider are key
+// conditions; every other filter (type glob, the statuses, destination, the
+// text) is checked on the events read. So a page costs, in read units: the
+// index queries (keys of ~100 bytes: 0.5 RCU per 4 KB read per partition,
+// about 24 for the 48 partitions of an unfiltered first page) and 0.5 RCU
+// per event read (a compact event item and a state item are ~1.4 KB; the
+// body of a full event item is not returned, though DynamoDB bills it). A
+// filter walks further: a page stops after maxExamined events read (about
+// 1,000 RCU) and answers what it found, maybe fewer than the limit, with a
+// cursor to go on (the page's "next"), never a Scan of the table.
 //
-// The text q: an event id is one GetItem; when no event has that id, the
-// events are walked as above for an entity id or tenant that starts with
-// q (bounded the same way). An index on entity id or tenant would make that
-// a Query, but it would cost every event write one more index write, so
-// there is none.
+// The text q: an event id is one Get (a Query of its partition); when no
+// event has that id, the events are walked as above for an entity id or
+// tenant that starts with q (bounded the same way). An index on entity id
+// or tenant would make that a Query, but it would cost every event write
+// one more index write, so there is none.
 //
-// The cursor is the last event shown's received_sk, base64url.
+// The cursor is the last event shown's "<time>#<id>", base64url.
 //
 // # Stats
 //
 // Accepted per provider: a Select COUNT Query over each by_provider
 // partition for received_sk >= since (keys only: about 40 keys per 0.5 RCU;
 // a million events in the window is about 12,500 RCU). Attempts per
-// destination: the attempt items (ATT#<at>…) at or after since of the newest
-// maxStatsEvents events received in the window, one Query per event: an
+// destination: the attempts at or after since of the newest maxStatsEvents
+// events received in the window, those the state items carry and the
+// attempt items (ATT#<at>…), one Query per event (0.5 RCU): an
 // attempt of an older event (a late retry) is not counted, and in a window
 // with more events the destinations' figures are those of the newest
 // maxStatsEvents (WindowStats.Sampled says so). An index over attempt items
