@@ -238,3 +238,54 @@ func TestListEventsLatestState(t *testing.T) {
 		t.Fatalf("stats: accepted %v, crm %+v, want 80 and %d attempts (retries)", ws.Accepted, ws.Destinations["crm"], attempts)
 	}
 }
+
+// Status received walks by_provider from the sweeper's checkpoint on: the
+// events received before it have left received, so a page neither reads
+// them nor offers a cursor into them.
+func TestListEventsReceivedFromCheckpoint(t *testing.T) {
+	s := newStore(t)
+	c := dynamo.NewConsole(s, []string{"journeybee", "leadron", "tomba"})
+	ctx := t.Context()
+	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	var received []string // newest first
+	for i := range 45 {
+		p := []string{"journeybee", "leadron", "tomba"}[i%3]
+		ev := storetest.NewEvent(p, fmt.Sprintf("cp-%02d", i), base.Add(time.Duration(i)*time.Second))
+		if _, err := s.Put(ctx, ev, base.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if i >= 30 && i < 35 {
+			received = append([]string{ev.ID}, received...)
+			continue
+		}
+		ds := []store.Delivery{{Destination: "crm", Attempts: 1, DeliveredAt: base}}
+		if ok, err := s.SaveDeliveries(ctx, ev.ID, 0, ds, store.StatusDelivered); !ok || err != nil {
+			t.Fatal(ok, err)
+		}
+	}
+	list := func() store.EventPage {
+		t.Helper()
+		page, err := c.ListEvents(ctx, store.EventQuery{Status: store.StatusReceived, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page
+	}
+	dynamo.SetMaxExamined(t, 15) // the 10 newer delivered events and the 5 received
+	if page := list(); page.Next == "" {
+		t.Fatalf("without a checkpoint the walk stops at its bound with a cursor, got %d events and none", len(page.Events))
+	}
+	// The sweeper's pass moves the checkpoint up to the oldest received.
+	evs, err := s.ListByStatus(ctx, store.StatusReceived, time.Now(), 100)
+	if err != nil || len(evs) != 5 {
+		t.Fatalf("ListByStatus(received) = %d events, %v", len(evs), err)
+	}
+	page := list()
+	var got []string
+	for _, ev := range page.Events {
+		got = append(got, ev.ID)
+	}
+	if !slices.Equal(got, received) || page.Next != "" {
+		t.Fatalf("after the checkpoint: %v next %q, want %v and no cursor", got, page.Next, received)
+	}
+}
