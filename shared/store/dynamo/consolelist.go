@@ -359,19 +359,17 @@ func (c *Console) readListed(ctx context.Context, keys []indexed) (map[string]st
 
 // readLatest is readListed's read of one event (ok false: no such event).
 func (c *Console) readLatest(ctx context.Context, id, projection string, names map[string]string) (store.Event, bool, error) {
-	vals := map[string]types.AttributeValue{":pk": str("EVT#" + id), ":lo": str(skStatePrefix), ":hi": str(skEvent)}
-	nm := make(map[string]string, len(names)+1)
-	for k, v := range names {
-		nm[k] = v
-	}
 	res, err := c.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:                 &c.table,
-		KeyConditionExpression:    aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
-		ExpressionAttributeNames:  nm,
-		ExpressionAttributeValues: vals,
-		ProjectionExpression:      aws.String(projection),
-		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(2),
+		TableName:              &c.table,
+		KeyConditionExpression: aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
+		// names is shared by the workers: the SDK only reads it.
+		ExpressionAttributeNames: names,
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str("EVT#" + id), ":lo": str(skStatePrefix), ":hi": str(skEvent),
+		},
+		ProjectionExpression: aws.String(projection),
+		ScanIndexForward:     aws.Bool(false),
+		Limit:                aws.Int32(2),
 	})
 	if err != nil {
 		return store.Event{}, false, unavailable("query event", err)
