@@ -6,44 +6,56 @@ package dynamo
 //
 // # The list (ListEvents)
 //
-// Newest first by received_sk ("<time>#<id>"), from one of the KEYS_ONLY
-// indexes, each sharded over Shards partitions:
+// Newest first by receive time, then id (received_sk is the bare "<time>"
+// on every current item: the id comes from the index key's pk), from one of
+// the KEYS_ONLY indexes, each sharded over Shards partitions:
 //
-//   - status received, queued or failed: by_status, "<status>#<shard>"
-//     (sparse: a delivered event has left it), 16 partitions;
+//   - status queued or failed: by_status, "<status>#<shard>", 16
+//     partitions. It holds state items (state.go): an event has one entry
+//     per queued or failed save, and an older entry stays until its TTL
+//     after the event has moved on, so the merge gives each event once and
+//     the status is checked on the event's latest state;
+//   - status received: there is no index entry for it (no state item yet),
+//     so by_provider is walked, from the sweeper's checkpoint on (every
+//     event received before it has left received), the status checked on
+//     the events read;
 //   - otherwise: by_provider, "<provider>#<shard>", 16 partitions for one
 //     provider, 16 per provider (48) for all of them.
 //
 // Each partition is queried backwards (ScanIndexForward false) with
 // received_sk BETWEEN since and until (or the cursor), a few keys at a time;
-// the partitions are merged newest first, and the chosen events are read
-// with BatchGetItem (eventually consistent, half the read units of a
-// strongly consistent read; without the body: a list never copies bodies,
-// though DynamoDB bills the whole item). since, until and provider are key
-// conditions; every other filter (type glob, status delivered, destination,
-// the text) is checked on the events read. So a page costs, in read units:
-// the index queries (keys of ~100 bytes: 0.5 RCU per 4 KB read per
-// partition, about 24 for the 48 partitions of an unfiltered first page) and
-// 0.5 RCU per event read (an event item is 1 to 4 KB). A rare filter walks
-// further: a page stops after maxExamined events read (about 1,000 RCU) and
-// answers what it found, maybe fewer than the limit, with a cursor to go on
-// (the page's "next"), never a Scan of the table.
+// the partitions are merged newest first (keys of one time that a query may
+// have cut are held back until the next query shows them all, then ordered
+// by id), and the chosen events are read each with its latest state: one
+// eventually consistent Query of its partition, backwards over sk BETWEEN
+// "ATT#v" and "EVT", Limit 2, that reads the event item and its newest state
+// item and nothing else (readListed). since, until and provider are key
+// conditions; every other filter (type glob, the statuses, destination, the
+// text) is checked on the events read. So a page costs, in read units: the
+// index queries (keys of ~100 bytes: 0.5 RCU per 4 KB read per partition,
+// about 24 for the 48 partitions of an unfiltered first page) and 0.5 RCU
+// per event read (a compact event item and a state item are ~1.4 KB; the
+// body of a full event item is not returned, though DynamoDB bills it). A
+// filter walks further: a page stops after maxExamined events read (about
+// 1,000 RCU) and answers what it found, maybe fewer than the limit, with a
+// cursor to go on (the page's "next"), never a Scan of the table.
 //
-// The text q: an event id is one GetItem; when no event has that id, the
-// events are walked as above for an entity id or tenant that starts with
-// q (bounded the same way). An index on entity id or tenant would make that
-// a Query, but it would cost every event write one more index write, so
-// there is none.
+// The text q: an event id is one Get (a Query of its partition); when no
+// event has that id, the events are walked as above for an entity id or
+// tenant that starts with q (bounded the same way). An index on entity id
+// or tenant would make that a Query, but it would cost every event write
+// one more index write, so there is none.
 //
-// The cursor is the last event shown's received_sk, base64url.
+// The cursor is the last event shown's "<time>#<id>", base64url.
 //
 // # Stats
 //
 // Accepted per provider: a Select COUNT Query over each by_provider
 // partition for received_sk >= since (keys only: about 40 keys per 0.5 RCU;
 // a million events in the window is about 12,500 RCU). Attempts per
-// destination: the attempt items (ATT#<at>…) at or after since of the newest
-// maxStatsEvents events received in the window, one Query per event: an
+// destination: the attempts at or after since of the newest maxStatsEvents
+// events received in the window, those the state items carry and the
+// attempt items (ATT#<at>…), one Query per event (0.5 RCU): an
 // attempt of an older event (a late retry) is not counted, and in a window
 // with more events the destinations' figures are those of the newest
 // maxStatsEvents (WindowStats.Sampled says so). An index over attempt items
@@ -100,25 +112,27 @@ func (c *Console) ListEvents(ctx context.Context, q store.EventQuery) (store.Eve
 	if err := q.Validate(); err != nil {
 		return store.EventPage{}, err
 	}
-	lo, hi := skBottom, skTop
+	lo, hi := skBottom, position{t: skTop}
 	if !q.Since.IsZero() {
 		lo = sortTime(q.Since)
 	}
 	if !q.Until.IsZero() {
-		hi = sortTime(q.Until) // "<until>" is below every "<until>#<id>"
+		hi = position{t: sortTime(q.Until)} // every event of that time is at or above it
 	}
 	if q.Cursor != "" {
-		sk, err := decodeCursor(q.Cursor)
+		cur, err := decodeCursor(q.Cursor)
 		if err != nil {
 			return store.EventPage{}, err
 		}
-		hi = min(hi, sk)
+		if cur.before(hi) {
+			hi = cur
+		}
 	}
 	if q.Text != "" && q.Cursor == "" {
 		ev, err := c.Get(ctx, q.Text)
 		switch {
 		case err == nil:
-			if sk := receivedSK(ev); sk >= lo && sk < hi && matches(q, ev) {
+			if sortTime(ev.ReceivedAt) >= lo && eventPosition(ev).before(hi) && matches(q, ev) {
 				ev.Raw, ev.Normalized, ev.Meta = nil, nil, nil
 				return store.EventPage{Events: []store.Event{ev}}, nil
 			}
@@ -126,12 +140,23 @@ func (c *Console) ListEvents(ctx context.Context, q store.EventQuery) (store.Eve
 			return store.EventPage{}, err
 		}
 	}
-	if lo >= hi {
+	if q.Status == store.StatusReceived {
+		// Every event received before the sweeper's checkpoint has left
+		// received for good (state.go): the walk starts there.
+		from, err := c.sweepFrom(ctx)
+		if err != nil {
+			return store.EventPage{}, err
+		}
+		if !from.IsZero() {
+			lo = max(lo, sortTime(from))
+		}
+	}
+	if lo >= hi.t+"~" {
 		return store.EventPage{}, nil
 	}
 
 	m := &merge{c: c, lo: lo, hi: hi, chunk: q.Limit + 1}
-	byStatus := q.Status != "" && store.Listable(q.Status)
+	byStatus := q.Status == store.StatusQueued || q.Status == store.StatusFailed
 	switch {
 	case byStatus:
 		m.add(IndexByStatus, attrByStatusPK, string(q.Status))
@@ -147,17 +172,19 @@ func (c *Console) ListEvents(ctx context.Context, q store.EventQuery) (store.Eve
 		m.chunk = max(2*q.Limit/Shards+1, 10)
 	}
 	// filtered: some filter is checked on the events read, so a batch may
-	// match fewer than it holds.
-	filtered := q.TypeGlob != "" || q.Destination != "" || q.Text != "" ||
-		(q.Status != "" && !byStatus) || (q.Provider != "" && byStatus)
+	// match fewer than it holds. That includes the by_status walk: an
+	// older queued or failed state item stays in the index after the
+	// event has moved on.
+	filtered := q.TypeGlob != "" || q.Destination != "" || q.Text != "" || q.Status != "" ||
+		(q.Provider != "" && byStatus)
 
 	var page store.EventPage
 	examined := 0
-	last := ""
+	var last position
 	for examined < maxExamined {
 		n := q.Limit - len(page.Events)
 		if filtered {
-			n = min(100, maxExamined-examined)
+			n = min(max(2*n, 10), 100, maxExamined-examined)
 		}
 		keys, err := m.take(ctx, n)
 		if err != nil {
@@ -166,20 +193,20 @@ func (c *Console) ListEvents(ctx context.Context, q store.EventQuery) (store.Eve
 		if len(keys) == 0 {
 			return page, nil // every partition is read out: no next page
 		}
-		evs, err := c.batchGetListed(ctx, keys)
+		evs, err := c.readListed(ctx, keys)
 		if err != nil {
 			return store.EventPage{}, err
 		}
 		for i, k := range keys {
 			examined++
-			last = k.sk
+			last = k.position()
 			ev, ok := evs[k.id]
 			if !ok || !matches(q, ev) {
 				continue
 			}
 			if len(page.Events) == q.Limit {
 				// One more match: there is a next page.
-				page.Next = encodeCursor(receivedSK(page.Events[len(page.Events)-1]))
+				page.Next = encodeCursor(eventPosition(page.Events[len(page.Events)-1]))
 				return page, nil
 			}
 			page.Events = append(page.Events, ev)
@@ -189,7 +216,7 @@ func (c *Console) ListEvents(ctx context.Context, q store.EventQuery) (store.Eve
 					return store.EventPage{}, err
 				}
 				if more {
-					page.Next = encodeCursor(k.sk)
+					page.Next = encodeCursor(k.position())
 				}
 				return page, nil
 			}
@@ -202,7 +229,7 @@ func (c *Console) ListEvents(ctx context.Context, q store.EventQuery) (store.Eve
 				return store.EventPage{}, err
 			}
 			if more {
-				page.Next = encodeCursor(receivedSK(page.Events[len(page.Events)-1]))
+				page.Next = encodeCursor(eventPosition(page.Events[len(page.Events)-1]))
 			}
 			return page, nil
 		}
@@ -239,86 +266,170 @@ func matches(q store.EventQuery, ev store.Event) bool {
 	return true
 }
 
-func receivedSK(ev store.Event) string { return sortTime(ev.ReceivedAt) + "#" + ev.ID }
+// position is a place in the list's order, newest first: receive time
+// (sortTime), then id, both descending. As an upper bound it is exclusive;
+// the id "" is below every id, so {t, ""} is "before time t".
+type position struct{ t, id string }
 
-func encodeCursor(sk string) string { return base64.RawURLEncoding.EncodeToString([]byte(sk)) }
-
-// decodeCursor reads a cursor: "<fixed-width time>#<id>".
-func decodeCursor(c string) (string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	sk := string(b)
-	if err != nil || len(sk) < len(skBottom) || !strings.Contains(sk, "#") {
-		return "", fmt.Errorf("%w: cursor %q", store.ErrInvalid, c)
-	}
-	t, _, _ := strings.Cut(sk, "#")
-	if _, err := time.Parse("2006-01-02T15:04:05.000000000Z", t); err != nil {
-		return "", fmt.Errorf("%w: cursor %q", store.ErrInvalid, c)
-	}
-	return sk, nil
+// before reports whether p comes after o in the list (is older).
+func (p position) before(o position) bool {
+	return p.t < o.t || (p.t == o.t && p.id < o.id)
 }
 
-// listedAttrs are what a list reads of an event item: everything but the
-// bodies and the metadata.
-var listedAttrs = []string{attrID, attrProvider, attrType, attrEntityID, attrTenant, attrStatus,
-	attrReceivedAt, attrOccurredAt, attrUpdatedAt, attrExpiresAt, attrVersion, attrDeliveries}
+func (k indexed) position() position { return position{t: sortPart(k.sk), id: k.id} }
 
-// batchGetListed reads the listed attributes of the events keys name,
-// eventually consistent, by id; events that no longer exist are missing.
-func (c *Console) batchGetListed(ctx context.Context, keys []indexed) (map[string]store.Event, error) {
+func eventPosition(ev store.Event) position { return position{t: sortTime(ev.ReceivedAt), id: ev.ID} }
+
+// encodeCursor: "<fixed-width time>#<id>", base64url.
+func encodeCursor(p position) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(p.t + "#" + p.id))
+}
+
+// decodeCursor reads a cursor: "<fixed-width time>#<id>".
+func decodeCursor(c string) (position, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	t, id, ok := strings.Cut(string(b), "#")
+	if err != nil || !ok || id == "" {
+		return position{}, fmt.Errorf("%w: cursor %q", store.ErrInvalid, c)
+	}
+	if _, err := time.Parse(sortLayout, t); err != nil || len(t) != len(sortLayout) {
+		return position{}, fmt.Errorf("%w: cursor %q", store.ErrInvalid, c)
+	}
+	return position{t: t, id: id}, nil
+}
+
+// listedAttrs are what a list reads of an event's event item and latest
+// state item: everything but the bodies of a full event item (a compact
+// one holds its body in attrEvent, with the small fields).
+var listedAttrs = []string{attrPK, attrSK, attrEvent, attrID, attrProvider, attrType, attrEntityID,
+	attrTenant, attrStatus, attrReceivedAt, attrOccurredAt, attrUpdatedAt, attrExpiresAt, attrVersion,
+	attrDeliveries, attrByProviderPK, attrReceivedSK}
+
+// listWorkers bounds the concurrent event reads of one list page.
+const listWorkers = 16
+
+// readListed reads the events keys name, each with its latest state, by id;
+// events that no longer exist are missing. Per event, one eventually
+// consistent Query of its partition, backwards over sk BETWEEN "ATT#v" and
+// "EVT" with Limit 2: the event item and its newest state item, and no
+// other item of the partition (older state items, attempt items "ATT#<time>"
+// and normalized parts "NRM#" are outside the range or past the limit). The
+// two are ~1.4 KB for a delivered event: 0.5 read units, what reading the
+// event item alone costs. A BatchGetItem cannot do it: the latest state
+// item's key (its version) is not known before it is read, and reading
+// the event item and then the state item would be two reads per event.
+func (c *Console) readListed(ctx context.Context, keys []indexed) (map[string]store.Event, error) {
 	names := map[string]string{}
 	proj := make([]string, len(listedAttrs))
 	for i, a := range listedAttrs {
 		names["#"+a] = a
 		proj[i] = "#" + a
 	}
-	out := make(map[string]store.Event, len(keys))
-	for start := 0; start < len(keys); start += 100 {
-		ks := make([]map[string]types.AttributeValue, 0, 100)
-		for _, k := range keys[start:min(start+100, len(keys))] {
-			ks = append(ks, eventKey(k.id))
-		}
-		req := map[string]types.KeysAndAttributes{c.table: {Keys: ks,
-			ProjectionExpression: aws.String(strings.Join(proj, ", ")), ExpressionAttributeNames: names}}
-		for attempt := 0; len(req) > 0; attempt++ {
-			res, err := c.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
-				return nil, unavailable("batch get", err)
-			}
-			for _, item := range res.Responses[c.table] {
-				ev, _, err := decodeEvent(item)
-				if err != nil {
-					return nil, err
+	projection := strings.Join(proj, ", ")
+	var (
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		firstErr error
+		out      = make(map[string]store.Event, len(keys))
+		work     = make(chan string)
+	)
+	for range min(listWorkers, len(keys)) {
+		wg.Go(func() {
+			for id := range work {
+				ev, ok, err := c.readLatest(ctx, id, projection, names)
+				mu.Lock()
+				firstErr = cmpOr(firstErr, err)
+				if ok {
+					out[id] = ev
 				}
-				out[ev.ID] = ev
+				mu.Unlock()
 			}
-			req = res.UnprocessedKeys
-			if len(req) > 0 && attempt > 0 {
-				if attempt >= conflictRetries {
-					return nil, unavailable("batch get", fmt.Errorf("%d keys still unprocessed", len(req[c.table].Keys)))
-				}
-				if err := backoff(ctx, attempt); err != nil {
-					return nil, unavailable("batch get", err)
-				}
-			}
-		}
+		})
+	}
+	for _, k := range keys {
+		work <- k.id
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
 	}
 	return out, nil
 }
 
-// merge walks index partitions newest first, merged by received_sk.
+// readLatest is readListed's read of one event (ok false: no such event).
+func (c *Console) readLatest(ctx context.Context, id, projection string, names map[string]string) (store.Event, bool, error) {
+	res, err := c.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:              &c.table,
+		KeyConditionExpression: aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
+		// names is shared by the workers: the SDK only reads it.
+		ExpressionAttributeNames: names,
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str("EVT#" + id), ":lo": str(skStatePrefix), ":hi": str(skEvent),
+		},
+		ProjectionExpression: aws.String(projection),
+		ScanIndexForward:     aws.Bool(false),
+		Limit:                aws.Int32(2),
+	})
+	if err != nil {
+		return store.Event{}, false, unavailable("query event", err)
+	}
+	if len(res.Items) == 0 {
+		return store.Event{}, false, nil
+	}
+	if sk, _ := res.Items[0][attrSK].(*types.AttributeValueMemberS); sk == nil || sk.Value != skEvent {
+		return store.Event{}, false, nil // state items without their event: it expired
+	}
+	ev, _, err := decodeEvent(res.Items[0])
+	if err != nil {
+		return store.Event{}, false, err
+	}
+	if len(res.Items) > 1 {
+		st, err := decodeState(res.Items[1])
+		if err != nil {
+			return store.Event{}, false, err
+		}
+		if st.version > ev.Version {
+			ev.Version, ev.Status, ev.Deliveries, ev.UpdatedAt = st.version, st.status, st.deliveries, st.updatedAt
+		}
+	}
+	ev.Raw, ev.Normalized, ev.Meta = nil, nil, nil
+	return ev, true, nil
+}
+
+// merge walks index partitions newest first, merged by position. An
+// event's by_status entries (one per queued or failed state item it had)
+// share its position and its partition: the merge gives each event once.
 type merge struct {
-	c      *Console
-	lo, hi string // lo <= received_sk < hi
-	chunk  int    // keys per query
-	parts  []*partition
+	c     *Console
+	lo    string   // lo <= received_sk
+	hi    position // positions before hi
+	chunk int      // keys per query
+	parts []*partition
+	last  position // the last key taken
 }
 
 // partition is one index partition being walked backwards.
 type partition struct {
 	index, attr, pk string
-	buf             []indexed // newest first
+	buf             []indexed // newest first, by position
 	start           map[string]types.AttributeValue
 	done            bool // no more keys beyond buf
+}
+
+// ready is how many of p's first keys may be taken: all when p is read
+// out, else those newer than the last key read (keys of the same time may
+// follow in the next query, in any order of id).
+func (p *partition) ready() int {
+	if p.done || len(p.buf) == 0 {
+		return len(p.buf)
+	}
+	t := sortPart(p.buf[len(p.buf)-1].sk)
+	n := 0
+	for n < len(p.buf) && sortPart(p.buf[n].sk) > t {
+		n++
+	}
+	return n
 }
 
 // add walks the Shards partitions of value in index.
@@ -328,28 +439,34 @@ func (m *merge) add(index, attr, value string) {
 	}
 }
 
-// fill queries, in parallel, every partition whose buffer is empty and
-// which has more keys.
+// fill queries, in parallel, every partition that has more keys and none
+// ready, until each has some ready or is read out.
 func (m *merge) fill(ctx context.Context) error {
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	for _, p := range m.parts {
-		if len(p.buf) > 0 || p.done {
-			continue
-		}
-		wg.Go(func() {
-			if err := m.query(ctx, p); err != nil {
-				mu.Lock()
-				firstErr = cmpOr(firstErr, err)
-				mu.Unlock()
+	for {
+		var (
+			wg       sync.WaitGroup
+			mu       sync.Mutex
+			firstErr error
+			queried  bool
+		)
+		for _, p := range m.parts {
+			if p.done || p.ready() > 0 {
+				continue
 			}
-		})
+			queried = true
+			wg.Go(func() {
+				if err := m.query(ctx, p); err != nil {
+					mu.Lock()
+					firstErr = cmpOr(firstErr, err)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if firstErr != nil || !queried {
+			return firstErr
+		}
 	}
-	wg.Wait()
-	return firstErr
 }
 
 func cmpOr(a, b error) error {
@@ -367,7 +484,8 @@ func (m *merge) query(ctx context.Context, p *partition) error {
 		KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
 		ExpressionAttributeNames: map[string]string{"#pk": p.attr, "#sk": attrReceivedSK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str(p.pk), ":lo": str(m.lo), ":hi": str(m.hi),
+			// "<t>~" is above "<t>" and the "<t>#<id>" of older items.
+			":pk": str(p.pk), ":lo": str(m.lo), ":hi": str(m.hi.t + "~"),
 		},
 		ScanIndexForward:  aws.Bool(false),
 		Limit:             aws.Int32(int32(m.chunk)),
@@ -379,37 +497,56 @@ func (m *merge) query(ctx context.Context, p *partition) error {
 	for _, item := range out.Items {
 		sk, _ := item[attrReceivedSK].(*types.AttributeValueMemberS)
 		pk, _ := item[attrPK].(*types.AttributeValueMemberS)
-		if sk == nil || pk == nil || !strings.HasPrefix(pk.Value, "EVT#") || sk.Value >= m.hi {
-			continue // hi itself is the cursor's event, already shown
+		if sk == nil || pk == nil || !strings.HasPrefix(pk.Value, "EVT#") {
+			continue
 		}
-		p.buf = append(p.buf, indexed{sk: sk.Value, id: strings.TrimPrefix(pk.Value, "EVT#")})
+		k := indexed{sk: sk.Value, id: strings.TrimPrefix(pk.Value, "EVT#")}
+		if !k.position().before(m.hi) {
+			continue // the cursor's event and those shown before it
+		}
+		p.buf = append(p.buf, k)
 	}
+	slices.SortStableFunc(p.buf, func(a, b indexed) int { return -compareIndexed(a, b) })
 	p.start = out.LastEvaluatedKey
 	p.done = out.LastEvaluatedKey == nil
 	return nil
 }
 
-// take returns the next n keys of the merge, newest first (fewer at the end).
+// dropTaken drops, from the head of every buffer, the keys of the event
+// taken last (its other by_status entries).
+func (m *merge) dropTaken() {
+	for _, p := range m.parts {
+		for len(p.buf) > 0 && p.buf[0].position() == m.last {
+			p.buf = p.buf[1:]
+		}
+	}
+}
+
+// take returns the next n events' keys of the merge, newest first (fewer
+// at the end).
 func (m *merge) take(ctx context.Context, n int) ([]indexed, error) {
 	var out []indexed
 	for len(out) < n {
 		if err := m.fill(ctx); err != nil {
 			return nil, err
 		}
+		m.dropTaken()
+		if slices.ContainsFunc(m.parts, func(p *partition) bool { return !p.done && p.ready() == 0 }) {
+			continue // keys of the event taken last only: read on
+		}
 		var best *partition
 		for _, p := range m.parts {
-			if len(p.buf) > 0 && (best == nil || p.buf[0].sk > best.buf[0].sk) {
+			if p.ready() > 0 && (best == nil || compareIndexed(p.buf[0], best.buf[0]) > 0) {
 				best = p
 			}
 		}
 		if best == nil {
-			if m.anyOpen() {
-				continue // a query answered no keys but has more pages
-			}
-			return out, nil
+			return out, nil // every partition is read out
 		}
-		out = append(out, best.buf[0])
+		k := best.buf[0]
 		best.buf = best.buf[1:]
+		out = append(out, k)
+		m.last = k.position()
 	}
 	return out, nil
 }
@@ -418,17 +555,20 @@ func (m *merge) anyOpen() bool {
 	return slices.ContainsFunc(m.parts, func(p *partition) bool { return len(p.buf) > 0 || !p.done })
 }
 
-// more reports whether any partition has a key left.
+// more reports whether any partition has a key of another event left.
 func (m *merge) more(ctx context.Context) (bool, error) {
-	for m.anyOpen() {
+	for {
+		m.dropTaken()
 		if slices.ContainsFunc(m.parts, func(p *partition) bool { return len(p.buf) > 0 }) {
 			return true, nil
+		}
+		if !m.anyOpen() {
+			return false, nil
 		}
 		if err := m.fill(ctx); err != nil {
 			return false, err
 		}
 	}
-	return false, nil
 }
 
 // Stats counts the events accepted per provider since since, and the
@@ -465,7 +605,7 @@ func (c *Console) Stats(ctx context.Context, since time.Time) (store.WindowStats
 		}
 	}
 
-	m := &merge{c: c, lo: lo, hi: skTop, chunk: 100}
+	m := &merge{c: c, lo: lo, hi: position{t: skTop}, chunk: 100}
 	for _, p := range c.providers {
 		m.add(IndexByProvider, attrByProviderPK, p)
 	}
@@ -553,8 +693,10 @@ func (c *Console) count(ctx context.Context, pk, lo string) (int, error) {
 	}
 }
 
-// attemptsSince reads the attempts of event id at or after since: the
-// attempt items' sort keys start with their time.
+// attemptsSince reads the attempts of event id at or after since: those of
+// its state items (the processor's saves, sk "ATT#v<version>", above every
+// "ATT#<time>": each is read and its attempts checked against since) and
+// its attempt items, whose sort keys start with their time.
 func (c *Console) attemptsSince(ctx context.Context, id string, since time.Time) ([]store.Attempt, error) {
 	in := &dynamodb.QueryInput{
 		TableName:              &c.table,
@@ -572,6 +714,18 @@ func (c *Console) attemptsSince(ctx context.Context, id string, since time.Time)
 			return nil, unavailable("query attempts", err)
 		}
 		for _, item := range page.Items {
+			if sk, _ := item[attrSK].(*types.AttributeValueMemberS); sk != nil && strings.HasPrefix(sk.Value, skStatePrefix) {
+				as, err := stateAttempts(id, item)
+				if err != nil {
+					return nil, err
+				}
+				for _, a := range as {
+					if !a.At.Before(since) {
+						out = append(out, a)
+					}
+				}
+				continue
+			}
 			a, err := decodeAttempt(id, item)
 			if err != nil {
 				return nil, err

@@ -132,3 +132,160 @@ func TestListEventsPages(t *testing.T) {
 		}
 	}
 }
+
+// The list reads each event's latest state item: an event queued several
+// times is listed once under queued, one that moved on is not listed under
+// its old status (its by_status entry stays until its TTL), one with no
+// state item is received. Events of the very same receive time (40 of 80,
+// so some share an index partition) page newest first by id, whatever the
+// page size, none twice or missing. Stats count the attempts the state
+// items carry.
+func TestListEventsLatestState(t *testing.T) {
+	s := newStore(t)
+	c := dynamo.NewConsole(s, []string{"journeybee", "leadron", "tomba"})
+	ctx := t.Context()
+	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	crm := func(st store.Status) []store.Delivery {
+		d := store.Delivery{Destination: "crm", Attempts: 1, LastAttemptAt: base}
+		switch st {
+		case store.StatusDelivered:
+			d.DeliveredAt = base
+		case store.StatusFailed:
+			d.FailedAt = base
+		}
+		return []store.Delivery{d}
+	}
+	var all []store.Event
+	attempts := 0
+	for i := range 80 {
+		at := base // 40 events at the same nanosecond
+		if i >= 40 {
+			at = base.Add(time.Duration(i) * time.Millisecond)
+		}
+		ev := storetest.NewEvent("journeybee", fmt.Sprintf("tie-%02d", i), at)
+		if _, err := s.Put(ctx, ev, at.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		var steps []store.Status
+		switch i % 4 {
+		case 1:
+			steps = []store.Status{store.StatusQueued, store.StatusQueued, store.StatusQueued}
+		case 2:
+			steps = []store.Status{store.StatusQueued, store.StatusDelivered}
+		case 3:
+			steps = []store.Status{store.StatusFailed, store.StatusQueued}
+		}
+		for _, st := range steps {
+			a := storetest.NewAttempt(ev, "crm", int(ev.Version)+1, at.Add(time.Second))
+			ok, err := s.SaveState(ctx, ev, crm(st), st, []store.Attempt{a})
+			if !ok || err != nil {
+				t.Fatal(ok, err)
+			}
+			attempts++
+			ev.Version++
+			ev.Status, ev.Deliveries = st, crm(st)
+		}
+		all = append(all, ev)
+	}
+	slices.SortFunc(all, func(a, b store.Event) int { // newest first, then id
+		if c := b.ReceivedAt.Compare(a.ReceivedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	for _, st := range []store.Status{"", store.StatusReceived, store.StatusQueued, store.StatusFailed, store.StatusDelivered} {
+		var want []store.Event
+		for _, ev := range all {
+			if st == "" || ev.Status == st {
+				want = append(want, ev)
+			}
+		}
+		for _, limit := range []int{1, 3, 7, 50} {
+			q := store.EventQuery{Status: st, Limit: limit}
+			var got []store.Event
+			for pages := 0; ; pages++ {
+				if pages > len(want)+1 {
+					t.Fatalf("status %q, limit %d: more than %d pages", st, limit, pages)
+				}
+				page, err := c.ListEvents(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, page.Events...)
+				if page.Next == "" {
+					break
+				}
+				q.Cursor = page.Next
+			}
+			if len(got) != len(want) {
+				t.Fatalf("status %q, limit %d: %d events, want %d", st, limit, len(got), len(want))
+			}
+			for i, ev := range got {
+				w := want[i]
+				if ev.ID != w.ID || ev.Status != w.Status || ev.Version != w.Version || !slices.Equal(ev.Deliveries, w.Deliveries) {
+					t.Fatalf("status %q, limit %d: event %d is %s %s v%d %v, want %s %s v%d %v", st, limit, i,
+						ev.ID, ev.Status, ev.Version, ev.Deliveries, w.ID, w.Status, w.Version, w.Deliveries)
+				}
+			}
+		}
+	}
+
+	ws, err := c.Stats(ctx, base.Add(-time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws.Accepted["journeybee"] != 80 || ws.Destinations["crm"].Attempts != attempts || ws.Destinations["crm"].Retried != attempts {
+		t.Fatalf("stats: accepted %v, crm %+v, want 80 and %d attempts (retries)", ws.Accepted, ws.Destinations["crm"], attempts)
+	}
+}
+
+// Status received walks by_provider from the sweeper's checkpoint on: the
+// events received before it have left received, so a page neither reads
+// them nor offers a cursor into them.
+func TestListEventsReceivedFromCheckpoint(t *testing.T) {
+	s := newStore(t)
+	c := dynamo.NewConsole(s, []string{"journeybee", "leadron", "tomba"})
+	ctx := t.Context()
+	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	var received []string // newest first
+	for i := range 45 {
+		p := []string{"journeybee", "leadron", "tomba"}[i%3]
+		ev := storetest.NewEvent(p, fmt.Sprintf("cp-%02d", i), base.Add(time.Duration(i)*time.Second))
+		if _, err := s.Put(ctx, ev, base.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if i >= 30 && i < 35 {
+			received = append([]string{ev.ID}, received...)
+			continue
+		}
+		ds := []store.Delivery{{Destination: "crm", Attempts: 1, DeliveredAt: base}}
+		if ok, err := s.SaveDeliveries(ctx, ev.ID, 0, ds, store.StatusDelivered); !ok || err != nil {
+			t.Fatal(ok, err)
+		}
+	}
+	list := func() store.EventPage {
+		t.Helper()
+		page, err := c.ListEvents(ctx, store.EventQuery{Status: store.StatusReceived, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page
+	}
+	dynamo.SetMaxExamined(t, 15) // the 10 newer delivered events and the 5 received
+	if page := list(); page.Next == "" {
+		t.Fatalf("without a checkpoint the walk stops at its bound with a cursor, got %d events and none", len(page.Events))
+	}
+	// The sweeper's pass moves the checkpoint up to the oldest received.
+	evs, err := s.ListByStatus(ctx, store.StatusReceived, time.Now(), 100)
+	if err != nil || len(evs) != 5 {
+		t.Fatalf("ListByStatus(received) = %d events, %v", len(evs), err)
+	}
+	page := list()
+	var got []string
+	for _, ev := range page.Events {
+		got = append(got, ev.ID)
+	}
+	if !slices.Equal(got, received) || page.Next != "" {
+		t.Fatalf("after the checkpoint: %v next %q, want %v and no cursor", got, page.Next, received)
+	}
+}

@@ -74,10 +74,9 @@
 //	ttl         N  the same in Unix seconds, rounded up (absent: never)
 //
 // Global secondary indexes, both KEYS_ONLY (a list reads the events
-// themselves with BatchGetItem, so a 256 KiB body is never copied into an
-// index):
+// themselves, so a 256 KiB body is never copied into an index):
 //
-//	by_status    by_status_pk / received_sk     events stuck in received (the sweeper), queued, failed
+//	by_status    by_status_pk / received_sk     state items in queued or failed (state.go; items from before it: events)
 //	by_provider  by_provider_pk / received_sk   events of a provider by receive time
 //
 // <shard> is 00 to 15, the FNV-1a (32-bit) hash of the event id modulo 16,

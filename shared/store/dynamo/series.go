@@ -16,8 +16,8 @@ const maxSeriesEvents = 20000
 // Series answers the console's charts (console --aws) from what the table
 // indexes, without a scan: accepted per bucket and provider from the
 // by_provider keys in the window, newest first, at most maxSeriesEvents per
-// provider; attempts and their latency from the attempt items of the
-// window's newest maxStatsEvents events, as Stats does. Either bound hit
+// provider; attempts and their latency from the state and attempt items of
+// the window's newest maxStatsEvents events, as Stats does. Either bound hit
 // sets Sampled. Duplicate and rejected counts are not kept in the table on
 // AWS (they are the CloudWatch metrics Duplicate and Rejected): zero here.
 func (c *Console) Series(ctx context.Context, q store.SeriesQuery) (store.Series, error) {
@@ -30,7 +30,7 @@ func (c *Console) Series(ctx context.Context, q store.SeriesQuery) (store.Series
 			Providers: map[string]store.IngestCounts{}, Destinations: map[string]store.DestinationStats{}}
 	}
 	end := q.Since.Add(time.Duration(q.Buckets) * q.Step)
-	lo, hi := sortTime(q.Since), sortTime(end)
+	lo, hi := sortTime(q.Since), position{t: sortTime(end)}
 	bucket := func(t time.Time) int {
 		return min(max(0, int(t.Sub(q.Since)/q.Step)), q.Buckets-1)
 	}
