@@ -52,10 +52,11 @@ cloudformation:DescribeStacks.
 The table keeps no row for a duplicate delivery or a rejection: their
 counts in the stats and charts are the ingest functions' CloudWatch metrics
 (duplicate and rejected per provider, Sum), read with one GetMetricData
-call per answer (about $0.01 per 1,000 metrics requested: 6 per answer for
-three providers) from the namespace hookline/<stack> with --stack (the one
-template.yaml sets), else --metrics-namespace. When CloudWatch cannot be
-read the counts are 0 and the console logs why.
+call per answer, reused for 30 s by answers of the same window ($0.01 per
+1,000 metrics requested: 6 per call for three providers), from the
+namespace hookline/<stack> with --stack (the one template.yaml sets), else
+--metrics-namespace. When CloudWatch cannot be read the counts are 0 and
+the console logs why.
 `
 
 type consoleCmdFlags struct {
@@ -72,7 +73,7 @@ func newConsoleFlags() (*flag.FlagSet, consoleCmdFlags) {
 	return fs, consoleCmdFlags{
 		aws:     fs.Bool("aws", false, "serve the console of a deployed stack (required: hookline serve runs the local one)"),
 		stack:   fs.String("stack", "", "read the table and queue URLs from this CloudFormation stack's `name` (default: $HOOKLINE_TABLE, $HOOKLINE_QUEUE_URL, $HOOKLINE_DLQ_URL)"),
-		metrics: fs.String("metrics-namespace", defaultMetricsNamespace(), "the CloudWatch `namespace` of the stack's metrics, for the duplicate and rejected counts (default with --stack: hookline/NAME, as template.yaml sets it)"),
+		metrics: fs.String("metrics-namespace", defaultMetricsNamespace(), "the CloudWatch `namespace` of the stack's metrics, for the duplicate and rejected counts (default: hookline/NAME with --stack, as template.yaml sets it, else $HOOKLINE_METRICS_NAMESPACE, else hookline)"),
 		poll:    fs.Duration("poll", 5*time.Second, "while a page is open, look for new events and attempts this often, for the live list (0: never)"),
 		config:  fs.String("config", "", "the stack's config `file`: with it, the page re-verifies quarantined deliveries with its secrets and lists its destinations (without it, re-verify is off: use hookline reverify --aws)"),
 		console: addConsoleFlags(fs),

@@ -9,6 +9,13 @@ package main
 // one query per provider and metric, Sum over the bucket step (charts) or
 // the window (stats), and adds them to what the table answered. Only this
 // command links the CloudWatch client; the functions never read metrics.
+//
+// GetMetricData costs $0.01 per 1,000 metrics requested, and a page that
+// is open redraws its stats and charts as events arrive (up to about one
+// stats and one chart answer a second, 12 metrics a second, $0.43 an
+// hour), so a read is reused for cwReuseFor by the answers of the same
+// window length and step: EMF metrics reach CloudWatch a minute or more
+// late anyway.
 
 import (
 	"context"
@@ -18,6 +25,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -49,6 +57,8 @@ const (
 	cwMaxPages = 10
 	// cwMaxQueries is GetMetricData's limit of queries per call.
 	cwMaxQueries = 500
+	// cwMaxReads bounds the reads kept for reuse (any window is asked).
+	cwMaxReads = 16
 )
 
 // cwCounts reads the duplicate and rejected counts per provider from
@@ -59,7 +69,23 @@ type cwCounts struct {
 	providers []string
 	log       *slog.Logger
 	now       func() time.Time
+	reuseFor  time.Duration
+
+	mu   sync.Mutex
+	last map[cwKey]cwRead // the latest read per window length and period
 }
+
+// cwKey is what reads that may share an answer have in common.
+type cwKey struct{ span, period time.Duration }
+
+type cwRead struct {
+	at  time.Time
+	pts []cwPoint
+}
+
+// cwReuseFor is how long a read answers again (the tests that put
+// datapoints between two reads set 0).
+var cwReuseFor = 30 * time.Second
 
 // cwPoint is one datapoint: the Sum of metric (metrics.Duplicate or
 // metrics.Rejected) for provider over the period starting at at.
@@ -72,8 +98,32 @@ type cwPoint struct {
 
 // read asks CloudWatch for the Sum of duplicate and rejected per provider
 // from start to end in periods of period: one GetMetricData call (its
-// NextToken pages followed), one query per provider and metric.
+// NextToken pages followed), one query per provider and metric; or answers
+// a read of the same span and period younger than reuseFor. The points
+// have their own times: the callers place them in the current window.
 func (c *cwCounts) read(ctx context.Context, start, end time.Time, period time.Duration) ([]cwPoint, error) {
+	key := cwKey{end.Sub(start).Round(time.Minute), period}
+	c.mu.Lock()
+	last, ok := c.last[key]
+	c.mu.Unlock()
+	if now := c.now(); ok && !now.Before(last.at) && now.Sub(last.at) < c.reuseFor {
+		return last.pts, nil
+	}
+	pts, err := c.get(ctx, start, end, period)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.last == nil || len(c.last) >= cwMaxReads {
+		c.last = map[cwKey]cwRead{}
+	}
+	c.last[key] = cwRead{c.now(), pts}
+	c.mu.Unlock()
+	return pts, nil
+}
+
+// get is read's GetMetricData call.
+func (c *cwCounts) get(ctx context.Context, start, end time.Time, period time.Duration) ([]cwPoint, error) {
 	type query struct{ provider, metric string }
 	var qs []cwtypes.MetricDataQuery
 	byID := map[string]query{}
@@ -240,7 +290,7 @@ func newCWCounts(cw getMetricData, namespace string, providers []string, log *sl
 	if namespace == "" {
 		namespace = metrics.DefaultNamespace
 	}
-	return &cwCounts{cw: cw, namespace: namespace, providers: providers, log: log, now: time.Now}
+	return &cwCounts{cw: cw, namespace: namespace, providers: providers, log: log, now: time.Now, reuseFor: cwReuseFor}
 }
 
 // defaultMetricsNamespace is --metrics-namespace's default: the functions'

@@ -47,6 +47,8 @@ type fakePoint struct {
 	value                       float64
 }
 
+func (f *fakeCloudWatch) count() int { f.mu.Lock(); defer f.mu.Unlock(); return f.calls }
+
 func (f *fakeCloudWatch) GetMetricData(_ context.Context, in *cloudwatch.GetMetricDataInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -159,7 +161,10 @@ func TestConsoleCloudWatchCounts(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	addr := "127.0.0.1:0"
-	con, err := console.New(cwConsoleStore{st, newCWCounts(fake, ns, wire.Providers, log)},
+	counts := newCWCounts(fake, ns, wire.Providers, log)
+	clk := &testClock{t: now}
+	counts.now = clk.now
+	con, err := console.New(cwConsoleStore{st, counts},
 		func(context.Context, string, string) error { return nil },
 		console.Options{Addr: addr, Providers: wire.Providers, Log: log, CountsFrom: CountsFromCloudWatch})
 	if err != nil {
@@ -169,8 +174,8 @@ func TestConsoleCloudWatchCounts(t *testing.T) {
 
 	var s cwStats
 	b.get(t, "/api/stats?window=1h", &s)
-	if fake.calls != 2*len(wire.Providers) {
-		t.Errorf("stats: %d GetMetricData pages, want one per query (%d)", fake.calls, 2*len(wire.Providers))
+	if fake.count() != 2*len(wire.Providers) {
+		t.Errorf("stats: %d GetMetricData pages, want one per query (%d)", fake.count(), 2*len(wire.Providers))
 	}
 	want := map[string]ingestCount{"leadron": {5, 1}, "tomba": {0, 4}, "journeybee": {}}
 	for p, w := range want {
@@ -180,6 +185,13 @@ func TestConsoleCloudWatchCounts(t *testing.T) {
 	}
 	if s.CountsFrom != CountsFromCloudWatch {
 		t.Errorf("stats: counts_from %q", s.CountsFrom)
+	}
+	// The same window again within cwReuseFor: the same read, no call.
+	calls := fake.count()
+	s = cwStats{}
+	b.get(t, "/api/stats?window=1h", &s)
+	if fake.count() != calls || s.Providers["leadron"].Duplicate != 5 {
+		t.Errorf("stats 1h again: %d more calls, leadron %+v; want the last read's", fake.count()-calls, s.Providers["leadron"])
 	}
 	s = cwStats{}
 	b.get(t, "/api/stats?window=15m", &s)
@@ -208,7 +220,9 @@ func TestConsoleCloudWatchCounts(t *testing.T) {
 		t.Errorf("minutes 6h: leadron at %v = %+v, want 2 duplicate 1 rejected (%v)", m10.Truncate(5*time.Minute), n, got6h)
 	}
 
-	// CloudWatch fails: the counts are 0, the page answers, the log says so.
+	// CloudWatch fails (once the reads are older than cwReuseFor): the
+	// counts are 0, the page answers, the log says so.
+	clk.set(now.Add(cwReuseFor))
 	fake.mu.Lock()
 	fake.err = errors.New("operation error CloudWatch: GetMetricData, AccessDenied")
 	fake.mu.Unlock()
@@ -288,8 +302,8 @@ func consoleNamespaceOf(t *testing.T, args []string) (string, error) {
 // minus what it answered before.
 func TestConsoleAWSCloudWatchMoto(t *testing.T) {
 	ddb, _ := awsEnv(t)
-	cwClientOptions = []func(*cloudwatch.Options){motoCloudWatch}
-	t.Cleanup(func() { cwClientOptions = nil })
+	cwClientOptions, cwReuseFor = []func(*cloudwatch.Options){motoCloudWatch}, 0
+	t.Cleanup(func() { cwClientOptions, cwReuseFor = nil, 30*time.Second })
 	res := newStackResources(t, ddb)
 	res.namespace = "hookline/cw-" + strings.ToLower(queuetest.EventID())
 	cfg, err := awsconfig.LoadDefaultConfig(t.Context())
@@ -362,3 +376,11 @@ func TestConsoleAWSCloudWatchMoto(t *testing.T) {
 func motoCloudWatch(o *cloudwatch.Options) {
 	o.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801)
 }
+
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
