@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -42,15 +43,27 @@ the stack's outputs (--stack NAME: TableName, EventsQueueUrl, EventsDLQUrl),
 or from HOOKLINE_TABLE, HOOKLINE_QUEUE_URL and HOOKLINE_DLQ_URL. Nothing is
 exposed on API Gateway; the console listens on --console-addr only, with the
 same guards as serve's (Host pinning, same-origin POSTs, no CORS, a token
-off loopback). The credentials need dynamodb:Query/GetItem/BatchGetItem/
-UpdateItem on the table and its indexes, sqs:SendMessage on the queue,
+off loopback). The credentials need dynamodb:Query/GetItem/PutItem (replay
+writes the event's next state item) on the table and its indexes,
+sqs:SendMessage on the queue,
 sqs:ReceiveMessage/DeleteMessage/ChangeMessageVisibility on the dead-letter
-queue and, with --stack, cloudformation:DescribeStacks.
+queue, cloudwatch:GetMetricData and, with --stack,
+cloudformation:DescribeStacks.
+
+The table keeps no row for a duplicate delivery or a rejection: their
+counts in the stats and charts are the ingest functions' CloudWatch metrics
+(duplicate and rejected per provider, Sum), read with one GetMetricData
+call per answer, reused for 30 s by answers of the same window ($0.01 per
+1,000 metrics requested: 6 per call for three providers), from the
+namespace hookline/<stack> with --stack (the one template.yaml sets), else
+--metrics-namespace. When CloudWatch cannot be read the counts are 0 and
+the console logs why.
 `
 
 type consoleCmdFlags struct {
 	aws     *bool
 	stack   *string
+	metrics *string
 	poll    *time.Duration
 	config  *string
 	console *consoleFlags
@@ -61,14 +74,16 @@ func newConsoleFlags() (*flag.FlagSet, consoleCmdFlags) {
 	return fs, consoleCmdFlags{
 		aws:     fs.Bool("aws", false, "serve the console of a deployed stack (required: hookline serve runs the local one)"),
 		stack:   fs.String("stack", "", "read the table and queue URLs from this CloudFormation stack's `name` (default: $HOOKLINE_TABLE, $HOOKLINE_QUEUE_URL, $HOOKLINE_DLQ_URL)"),
+		metrics: fs.String("metrics-namespace", defaultMetricsNamespace(), "the CloudWatch `namespace` of the stack's metrics, for the duplicate and rejected counts (default: hookline/NAME with --stack, as template.yaml sets it, else $HOOKLINE_METRICS_NAMESPACE, else hookline)"),
 		poll:    fs.Duration("poll", 5*time.Second, "while a page is open, look for new events and attempts this often, for the live list (0: never)"),
 		config:  fs.String("config", "", "the stack's config `file`: with it, the page re-verifies quarantined deliveries with its secrets and lists its destinations (without it, re-verify is off: use hookline reverify --aws)"),
 		console: addConsoleFlags(fs),
 	}
 }
 
-// stackResources are what the console works on.
-type stackResources struct{ table, queueURL, dlqURL string }
+// stackResources are what the console works on; namespace is the
+// CloudWatch namespace of its metrics (metrics.DefaultNamespace if empty).
+type stackResources struct{ table, queueURL, dlqURL, namespace string }
 
 // describeStacks is the one CloudFormation call --stack needs.
 type describeStacks interface {
@@ -130,6 +145,9 @@ func consoleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	if res.namespace, err = consoleNamespace(fs, *f.stack, *f.metrics); err != nil {
+		return err
+	}
 	log := wire.Logger(stdout)
 	var hc *config.Config
 	if *f.config != "" {
@@ -161,7 +179,8 @@ func consoleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // and its destinations are listed.
 func awsConsole(cfg aws.Config, res stackResources, cf *consoleFlags, hc *config.Config, log *slog.Logger) (*console.Console, error) {
 	table := dynamo.New(dynamodb.NewFromConfig(cfg), res.table)
-	st := awsConsoleStore{dynamo.NewConsole(table, wire.Providers)}
+	st := cwConsoleStore{awsConsoleStore{dynamo.NewConsole(table, wire.Providers)},
+		newCWCounts(cloudwatch.NewFromConfig(cfg, cwClientOptions...), res.namespace, wire.Providers, log)}
 	q := sqs.New(awssqs.NewFromConfig(cfg), res.queueURL)
 	o := console.Options{
 		Addr:      *cf.addr,
@@ -169,6 +188,8 @@ func awsConsole(cfg aws.Config, res stackResources, cf *consoleFlags, hc *config
 		Hosts:     cf.hosts,
 		Providers: wire.Providers,
 		Log:       log,
+		// duplicates and rejections: the functions' metrics (consolecw.go)
+		CountsFrom: CountsFromCloudWatch,
 	}
 	if res.dlqURL != "" {
 		o.DeadLetters = q.DeadLetters(res.dlqURL)

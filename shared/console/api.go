@@ -516,8 +516,12 @@ func (c *Console) stats(w http.ResponseWriter, r *http.Request) {
 		// Sampled: the destinations' figures are those of the window's
 		// newest events only (DynamoDB: see store/dynamo).
 		Sampled bool `json:"sampled"`
+		// CountsFrom: where duplicate and rejected come from: "cloudwatch",
+		// "store" or "memory" (countsFrom).
+		CountsFrom string `json:"counts_from"`
 	}{Sampled: ws.Sampled, Window: window.String(), Since: since, CountedSince: c.started, Durable: c.durable.Load(),
-		Providers: map[string]providerStats{}, Destinations: map[string]destinationStats{}}
+		CountsFrom: c.countsFrom(),
+		Providers:  map[string]providerStats{}, Destinations: map[string]destinationStats{}}
 	for _, p := range c.o.Providers {
 		out.Providers[p] = providerStats{}
 	}

@@ -137,6 +137,11 @@ type Options struct {
 	// Reverify, if set, re-verifies quarantined deliveries (quarantine
 	// on); without it the re-verify routes answer 404 quarantine_off.
 	Reverify Reverify
+	// CountsFrom, if set, says where the store's duplicate and rejected
+	// counts come from ("cloudwatch": console --aws reads the ingest
+	// functions' metrics); the stats answer it as counts_from. Unset:
+	// "store" once RunFlusher runs, else "memory" (counted since start).
+	CountsFrom string
 }
 
 // ErrNeedsToken: a console on a non-loopback address must have a token.

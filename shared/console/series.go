@@ -124,12 +124,14 @@ func (c *Console) minutes(w http.ResponseWriter, r *http.Request) {
 		Since        time.Time    `json:"since"`
 		Providers    []string     `json:"providers"`
 		Destinations []string     `json:"destinations"`
-		Durable      bool         `json:"durable"` // duplicate and rejected survive a restart
-		Sampled      bool         `json:"sampled"` // the store counted only the window's newest events
+		Durable      bool         `json:"durable"`     // duplicate and rejected survive a restart
+		Sampled      bool         `json:"sampled"`     // the store counted only the window's newest events
+		CountsFrom   string       `json:"counts_from"` // where duplicate and rejected come from (countsFrom)
 		Minutes      []minuteView `json:"minutes"`
 	}{Window: window.String(), Step: step.String(), StepSeconds: int(step / time.Second), Since: q.Since,
 		Providers: nonNil(c.o.Providers), Destinations: nonNil(c.o.Destinations), Durable: c.durable.Load(), Sampled: sr.Sampled,
-		Minutes: make([]minuteView, len(sr.Buckets))}
+		CountsFrom: c.countsFrom(),
+		Minutes:    make([]minuteView, len(sr.Buckets))}
 	providers, dests := slices.Clone(out.Providers), slices.Clone(out.Destinations)
 	for i, b := range sr.Buckets {
 		m := minuteView{At: b.Start, Providers: map[string]providerStats{}, Destinations: map[string]destinationStats{}}
@@ -167,6 +169,19 @@ func (c *Console) minutes(w http.ResponseWriter, r *http.Request) {
 	}
 	out.Providers, out.Destinations = providers, dests
 	writeJSON(w, http.StatusOK, out)
+}
+
+// countsFrom says where the duplicate and rejected counts come from:
+// Options.CountsFrom ("cloudwatch"), else "store" (flushed per minute by
+// RunFlusher) or "memory" (this console's, since it started).
+func (c *Console) countsFrom() string {
+	switch {
+	case c.o.CountsFrom != "":
+		return c.o.CountsFrom
+	case c.durable.Load():
+		return "store"
+	}
+	return "memory"
 }
 
 func viewDestination(d store.DestinationStats) destinationStats {

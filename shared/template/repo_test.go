@@ -237,7 +237,8 @@ func TestLambdasLinkNothingOnlyServeNeeds(t *testing.T) {
 func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 	deliverOnly := []string{module + "/shared/deliver", module + "/shared/awsenv/processor", "github.com/aws/aws-sdk-go-v2/service/eventbridge"}
 	nowhere := []string{module + "/shared/samples", "github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/credentials/stscreds",
-		"github.com/aws/aws-sdk-go-v2/service/sts", "github.com/aws/aws-sdk-go-v2/service/sso"}
+		"github.com/aws/aws-sdk-go-v2/service/sts", "github.com/aws/aws-sdk-go-v2/service/sso",
+		"github.com/aws/aws-sdk-go-v2/service/cloudwatch"} // console --aws reads metrics; no function does
 	processors := 0
 	for _, fn := range repoTemplate(t).Functions() {
 		deps := goDeps(t, mainPackage(fn.LogicalID))

@@ -375,7 +375,9 @@ async function showDestinations(window = "1h") {
     h("div.tablewrap.narrow", h("table.providers",
       h("thead", h("tr", h("th", "Provider"), ["Accepted", "Duplicate", "Rejected"].map((t) => h("th.num", t)))),
       h("tbody", provs.map(([name, p]) => h("tr", h("td", pill(name, "provider")), h("td.num", p.accepted), h("td.num", p.duplicate), h("td.num", p.rejected)))))),
-    h("p.muted.note", s.durable
+    h("p.muted.note", s.counts_from === "cloudwatch"
+      ? "Accepted events come from the store; duplicates and rejections from the ingest functions' CloudWatch metrics."
+      : s.durable
       ? "Accepted events come from the store; duplicates and rejections are counted per minute and stored once a minute."
       : `Accepted events come from the store; duplicates and rejections are counted in memory since ${when(s.counted_since)}.`)));
   decorateDestinations(window); // charts.js

@@ -157,7 +157,9 @@ async function showCharts(window = "1h") {
     h("h2", "Delivery latency"),
     data.destinations.length === 0 ? h("p.muted", "No destination is configured.") :
       h("div.chartgrid", data.destinations.map((d) => latencyChart(data, d))),
-    h("p.muted.note", data.durable
+    h("p.muted.note", data.counts_from === "cloudwatch"
+      ? "Accepted: stored events. Duplicates and rejections: the ingest functions' CloudWatch metrics. Latency: every recorded attempt."
+      : data.durable
       ? "Accepted: stored events. Duplicates and rejections: counted per minute and stored once a minute. Latency: every recorded attempt."
       : "Accepted: stored events. Duplicates and rejections: counted in memory by this console. Latency: every recorded attempt."),
     data.sampled ? h("p.muted.note", "This window holds more events than one read covers: the counts are those of its newest events.") : null));
