@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"path"
+	"slices"
 	"time"
 )
 
@@ -198,4 +199,58 @@ func (c MinuteCount) Validate() error {
 		return fmt.Errorf("%w: negative minute count", ErrInvalid)
 	}
 	return CheckTime(c.Minute)
+}
+
+// Tally turns attempts into DestinationStats per destination: the one way
+// every store's Stats and Series count them. A filtered attempt counts as
+// Filtered only (no attempt was made, no latency); the others as Attempts
+// and by outcome, their durations giving P50 and P99 (nearest rank). The
+// zero Tally is ready; it is not safe for concurrent use.
+type Tally struct {
+	stats     map[string]DestinationStats
+	durations map[string][]time.Duration
+}
+
+// Add counts one attempt to dest with outcome (delivered, retry, failed or
+// filtered) that took d.
+func (t *Tally) Add(dest, outcome string, d time.Duration) {
+	if t.stats == nil {
+		t.stats, t.durations = map[string]DestinationStats{}, map[string][]time.Duration{}
+	}
+	s := t.stats[dest]
+	defer func() { t.stats[dest] = s }()
+	if outcome == "filtered" {
+		s.Filtered++
+		return
+	}
+	s.Attempts++
+	switch outcome {
+	case "delivered":
+		s.Delivered++
+	case "retry":
+		s.Retried++
+	case "failed":
+		s.Failed++
+	}
+	t.durations[dest] = append(t.durations[dest], d)
+}
+
+// Stats is what was counted, per destination, with the percentiles (never
+// nil).
+func (t *Tally) Stats() map[string]DestinationStats {
+	out := make(map[string]DestinationStats, len(t.stats))
+	for dest, s := range t.stats {
+		if ds := t.durations[dest]; len(ds) > 0 {
+			slices.Sort(ds)
+			s.P50, s.P99 = nearestRank(ds, 50), nearestRank(ds, 99)
+		}
+		out[dest] = s
+	}
+	return out
+}
+
+// nearestRank is the nearest-rank percentile p of the sorted, non-empty ds.
+func nearestRank(ds []time.Duration, p int) time.Duration {
+	i := (p*len(ds)+99)/100 - 1
+	return ds[max(0, min(i, len(ds)-1))]
 }

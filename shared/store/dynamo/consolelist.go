@@ -619,7 +619,7 @@ func (c *Console) Stats(ctx context.Context, since time.Time) (store.WindowStats
 		out.Sampled = true
 	}
 	work := make(chan string)
-	durations := map[string][]int64{}
+	var tally store.Tally
 	for range statsWorkers {
 		wg.Go(func() {
 			for id := range work {
@@ -627,18 +627,7 @@ func (c *Console) Stats(ctx context.Context, since time.Time) (store.WindowStats
 				mu.Lock()
 				firstErr = cmpOr(firstErr, err)
 				for _, a := range as {
-					d := out.Destinations[a.Destination]
-					d.Attempts++
-					switch a.Outcome {
-					case "delivered":
-						d.Delivered++
-					case "retry":
-						d.Retried++
-					case "failed":
-						d.Failed++
-					}
-					out.Destinations[a.Destination] = d
-					durations[a.Destination] = append(durations[a.Destination], int64(a.Duration))
+					tally.Add(a.Destination, a.Outcome, a.Duration)
 				}
 				mu.Unlock()
 			}
@@ -652,19 +641,8 @@ func (c *Console) Stats(ctx context.Context, since time.Time) (store.WindowStats
 	if firstErr != nil {
 		return store.WindowStats{}, firstErr
 	}
-	for dest, ds := range durations {
-		slices.Sort(ds)
-		d := out.Destinations[dest]
-		d.P50, d.P99 = time.Duration(nearestRank(ds, 50)), time.Duration(nearestRank(ds, 99))
-		out.Destinations[dest] = d
-	}
+	out.Destinations = tally.Stats()
 	return out, nil
-}
-
-// nearestRank is the nearest-rank percentile p of the sorted, non-empty ds.
-func nearestRank(ds []int64, p int) int64 {
-	i := (p*len(ds)+99)/100 - 1
-	return ds[max(0, min(i, len(ds)-1))]
 }
 
 // count counts the keys of one by_provider partition at or after lo.

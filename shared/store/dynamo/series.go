@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"time"
 
@@ -91,11 +90,7 @@ func (c *Console) Series(ctx context.Context, q store.SeriesQuery) (store.Series
 	} else if more {
 		out.Sampled = true
 	}
-	type key struct {
-		bucket int
-		dest   string
-	}
-	durations := map[key][]int64{}
+	tallies := make([]store.Tally, len(out.Buckets))
 	work := make(chan string)
 	for range statsWorkers {
 		wg.Go(func() {
@@ -104,28 +99,9 @@ func (c *Console) Series(ctx context.Context, q store.SeriesQuery) (store.Series
 				mu.Lock()
 				firstErr = cmpOr(firstErr, err)
 				for _, a := range as {
-					if !a.At.Before(end) {
-						continue
+					if a.At.Before(end) {
+						tallies[bucket(a.At)].Add(a.Destination, a.Outcome, a.Duration)
 					}
-					k := key{bucket(a.At), a.Destination}
-					b := &out.Buckets[k.bucket]
-					d := b.Destinations[a.Destination]
-					if a.Outcome == "filtered" { // no attempt was made
-						d.Filtered++
-						b.Destinations[a.Destination] = d
-						continue
-					}
-					d.Attempts++
-					switch a.Outcome {
-					case "delivered":
-						d.Delivered++
-					case "retry":
-						d.Retried++
-					case "failed":
-						d.Failed++
-					}
-					b.Destinations[a.Destination] = d
-					durations[k] = append(durations[k], int64(a.Duration))
 				}
 				mu.Unlock()
 			}
@@ -139,12 +115,8 @@ func (c *Console) Series(ctx context.Context, q store.SeriesQuery) (store.Series
 	if firstErr != nil {
 		return store.Series{}, firstErr
 	}
-	for k, ds := range durations {
-		slices.Sort(ds)
-		b := &out.Buckets[k.bucket]
-		d := b.Destinations[k.dest]
-		d.P50, d.P99 = time.Duration(nearestRank(ds, 50)), time.Duration(nearestRank(ds, 99))
-		b.Destinations[k.dest] = d
+	for i := range tallies {
+		out.Buckets[i].Destinations = tallies[i].Stats()
 	}
 	return out, nil
 }

@@ -57,7 +57,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -375,7 +374,7 @@ func (s *Store) Stats(ctx context.Context, since time.Time) (store.WindowStats, 
 		return store.WindowStats{}, unavailable("stats", err)
 	}
 	defer rows.Close()
-	durations := map[string][]int64{}
+	var tally store.Tally
 	for rows.Next() {
 		var (
 			dest, outcome string
@@ -384,40 +383,13 @@ func (s *Store) Stats(ctx context.Context, since time.Time) (store.WindowStats, 
 		if err := rows.Scan(&dest, &outcome, &dur); err != nil {
 			return store.WindowStats{}, unavailable("stats", err)
 		}
-		d := out.Destinations[dest]
-		if outcome == "filtered" { // no attempt was made
-			d.Filtered++
-			out.Destinations[dest] = d
-			continue
-		}
-		d.Attempts++
-		switch outcome {
-		case "delivered":
-			d.Delivered++
-		case "retry":
-			d.Retried++
-		case "failed":
-			d.Failed++
-		}
-		out.Destinations[dest] = d
-		durations[dest] = append(durations[dest], dur)
+		tally.Add(dest, outcome, time.Duration(dur))
 	}
 	if err := rows.Err(); err != nil {
 		return store.WindowStats{}, unavailable("stats", err)
 	}
-	for dest, ds := range durations {
-		slices.Sort(ds)
-		d := out.Destinations[dest]
-		d.P50, d.P99 = time.Duration(rank(ds, 50)), time.Duration(rank(ds, 99))
-		out.Destinations[dest] = d
-	}
+	out.Destinations = tally.Stats()
 	return out, nil
-}
-
-// rank is the nearest-rank percentile p of the sorted, non-empty ds.
-func rank(ds []int64, p int) int64 {
-	i := (p*len(ds)+99)/100 - 1
-	return ds[max(0, min(i, len(ds)-1))]
 }
 
 // RecordRejection keeps r among the newest store.RejectionsKept rejections

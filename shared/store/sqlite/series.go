@@ -13,7 +13,6 @@ package sqlite
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/hookline/hookline/shared/store"
@@ -168,11 +167,7 @@ func (s *Store) Series(ctx context.Context, q store.SeriesQuery) (store.Series, 
 		return store.Series{}, unavailable("series", err)
 	}
 	defer rows.Close()
-	type key struct {
-		bucket int
-		dest   string
-	}
-	durations := map[key][]int64{}
+	tallies := make([]store.Tally, len(out.Buckets))
 	for rows.Next() {
 		var (
 			at, dur       int64
@@ -181,35 +176,13 @@ func (s *Store) Series(ctx context.Context, q store.SeriesQuery) (store.Series, 
 		if err := rows.Scan(&at, &dest, &outcome, &dur); err != nil {
 			return store.Series{}, unavailable("series", err)
 		}
-		k := key{bucket(at), dest}
-		b := &out.Buckets[k.bucket]
-		d := b.Destinations[dest]
-		if outcome == "filtered" { // no attempt was made
-			d.Filtered++
-			b.Destinations[dest] = d
-			continue
-		}
-		d.Attempts++
-		switch outcome {
-		case "delivered":
-			d.Delivered++
-		case "retry":
-			d.Retried++
-		case "failed":
-			d.Failed++
-		}
-		b.Destinations[dest] = d
-		durations[k] = append(durations[k], dur)
+		tallies[bucket(at)].Add(dest, outcome, time.Duration(dur))
 	}
 	if err := rows.Err(); err != nil {
 		return store.Series{}, unavailable("series", err)
 	}
-	for k, ds := range durations {
-		slices.Sort(ds)
-		b := &out.Buckets[k.bucket]
-		d := b.Destinations[k.dest]
-		d.P50, d.P99 = time.Duration(rank(ds, 50)), time.Duration(rank(ds, 99))
-		b.Destinations[k.dest] = d
+	for i := range tallies {
+		out.Buckets[i].Destinations = tallies[i].Stats()
 	}
 	return out, nil
 }
