@@ -605,21 +605,39 @@ func (c *Console) Stats(ctx context.Context, since time.Time) (store.WindowStats
 		}
 	}
 
-	m := &merge{c: c, lo: lo, hi: position{t: skTop}, chunk: 100}
+	var tally store.Tally
+	sampled, err := c.recentAttempts(ctx, lo, position{t: skTop}, since, func(a store.Attempt) {
+		tally.Add(a.Destination, a.Outcome, a.Duration)
+	})
+	if err != nil {
+		return store.WindowStats{}, err
+	}
+	out.Sampled = out.Sampled || sampled
+	out.Destinations = tally.Stats()
+	return out, nil
+}
+
+// recentAttempts calls fn (one call at a time) with each attempt at or
+// after since of the newest maxStatsEvents events received in [lo, hi),
+// and says whether the window held more events than that (sampled).
+func (c *Console) recentAttempts(ctx context.Context, lo string, hi position, since time.Time, fn func(store.Attempt)) (sampled bool, err error) {
+	m := &merge{c: c, lo: lo, hi: hi, chunk: 100}
 	for _, p := range c.providers {
 		m.add(IndexByProvider, attrByProviderPK, p)
 	}
 	keys, err := m.take(ctx, maxStatsEvents)
 	if err != nil {
-		return store.WindowStats{}, err
+		return false, err
 	}
-	if more, err := m.more(ctx); err != nil {
-		return store.WindowStats{}, err
-	} else if more {
-		out.Sampled = true
+	if sampled, err = m.more(ctx); err != nil {
+		return false, err
 	}
+	var (
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		firstErr error
+	)
 	work := make(chan string)
-	var tally store.Tally
 	for range statsWorkers {
 		wg.Go(func() {
 			for id := range work {
@@ -627,7 +645,7 @@ func (c *Console) Stats(ctx context.Context, since time.Time) (store.WindowStats
 				mu.Lock()
 				firstErr = cmpOr(firstErr, err)
 				for _, a := range as {
-					tally.Add(a.Destination, a.Outcome, a.Duration)
+					fn(a)
 				}
 				mu.Unlock()
 			}
@@ -638,11 +656,7 @@ func (c *Console) Stats(ctx context.Context, since time.Time) (store.WindowStats
 	}
 	close(work)
 	wg.Wait()
-	if firstErr != nil {
-		return store.WindowStats{}, firstErr
-	}
-	out.Destinations = tally.Stats()
-	return out, nil
+	return sampled, firstErr
 }
 
 // count counts the keys of one by_provider partition at or after lo.

@@ -77,44 +77,16 @@ func (c *Console) Series(ctx context.Context, q store.SeriesQuery) (store.Series
 		return store.Series{}, firstErr
 	}
 
-	m := &merge{c: c, lo: lo, hi: hi, chunk: 100}
-	for _, p := range c.providers {
-		m.add(IndexByProvider, attrByProviderPK, p)
-	}
-	keys, err := m.take(ctx, maxStatsEvents)
+	tallies := make([]store.Tally, len(out.Buckets))
+	sampled, err := c.recentAttempts(ctx, lo, hi, q.Since, func(a store.Attempt) {
+		if a.At.Before(end) {
+			tallies[bucket(a.At)].Add(a.Destination, a.Outcome, a.Duration)
+		}
+	})
 	if err != nil {
 		return store.Series{}, err
 	}
-	if more, err := m.more(ctx); err != nil {
-		return store.Series{}, err
-	} else if more {
-		out.Sampled = true
-	}
-	tallies := make([]store.Tally, len(out.Buckets))
-	work := make(chan string)
-	for range statsWorkers {
-		wg.Go(func() {
-			for id := range work {
-				as, err := c.attemptsSince(ctx, id, q.Since)
-				mu.Lock()
-				firstErr = cmpOr(firstErr, err)
-				for _, a := range as {
-					if a.At.Before(end) {
-						tallies[bucket(a.At)].Add(a.Destination, a.Outcome, a.Duration)
-					}
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	for _, k := range keys {
-		work <- k.id
-	}
-	close(work)
-	wg.Wait()
-	if firstErr != nil {
-		return store.Series{}, firstErr
-	}
+	out.Sampled = out.Sampled || sampled
 	for i := range tallies {
 		out.Buckets[i].Destinations = tallies[i].Stats()
 	}
