@@ -17,12 +17,9 @@ import (
 
 	"github.com/hookline/hookline/shared/awsenv"
 	"github.com/hookline/hookline/shared/ingest"
-	"github.com/hookline/hookline/shared/queue/embedded"
 	"github.com/hookline/hookline/shared/queue/sqs"
 	"github.com/hookline/hookline/shared/store"
 	"github.com/hookline/hookline/shared/store/dynamo"
-	"github.com/hookline/hookline/shared/store/local"
-	"github.com/hookline/hookline/shared/store/sqlite"
 	"github.com/hookline/hookline/shared/wire"
 )
 
@@ -83,21 +80,12 @@ func reverifyCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		if _, err := os.Stat(file); err != nil {
 			return fmt.Errorf("no local store at %s (start hookline serve --data %s first)", file, *f.backend.data)
 		}
-		st, err := sqlite.Open(file)
+		stack, err := openLocalStack(file, cfg)
 		if err != nil {
 			return err
 		}
-		defer st.Close()
-		q, err := embedded.New(st.DB(), embedded.WithMaxReceives(maxReceives(cfg)), embedded.WithWriter(st.Write))
-		if err != nil {
-			return err
-		}
-		defer q.Close()
-		ls, err := local.New(st, q)
-		if err != nil {
-			return err
-		}
-		ls.Routed = routedBy(cfg)
+		defer stack.Close()
+		st, q, ls := stack.st, stack.q, stack.ls
 		reader = st
 		build = func(name string) (*ingest.Handler, error) { return wire.Handler(cfg, name, ls, q, log) }
 	}

@@ -18,10 +18,7 @@ import (
 	"github.com/hookline/hookline/shared/console"
 	"github.com/hookline/hookline/shared/deliver"
 	"github.com/hookline/hookline/shared/ingest"
-	"github.com/hookline/hookline/shared/queue/embedded"
 	"github.com/hookline/hookline/shared/store"
-	"github.com/hookline/hookline/shared/store/local"
-	"github.com/hookline/hookline/shared/store/sqlite"
 	"github.com/hookline/hookline/shared/wire"
 )
 
@@ -69,26 +66,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return err
 	}
-	st, err := sqlite.Open(filepath.Join(*data, "hookline.db"))
+	stack, err := openLocalStack(filepath.Join(*data, "hookline.db"), cfg)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	// The queue lives in the store's file and writes through the store's
-	// group commit: a processed message's delivery state and its Delete (or
-	// ChangeVisibility) share one fsync, as do receives.
-	q, err := embedded.New(st.DB(), embedded.WithMaxReceives(maxReceives(cfg)), embedded.WithWriter(st.Write))
-	if err != nil {
-		return err
-	}
-	defer q.Close()
-	// The handlers store a new event as queued and enqueue it in one commit;
-	// an event no destination takes is stored delivered, with no message.
-	ls, err := local.New(st, q)
-	if err != nil {
-		return err
-	}
-	ls.Routed = routedBy(cfg)
+	defer stack.Close()
+	st, q, ls := stack.st, stack.q, stack.ls
 
 	// The processor runs in-process on the embedded queue (started below);
 	// the console previews events at its routes.
