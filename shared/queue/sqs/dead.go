@@ -121,7 +121,7 @@ func (d *DeadLetters) pass(ctx context.Context, visit func(types.Message) (move,
 			}
 		}
 		if len(move) > 0 {
-			n, merr := d.q.moveBatch(ctx, d.url, move)
+			n, merr := d.q.moveBatch(ctx, d.url, move, map[string]bool{})
 			moved += n
 			if merr != nil {
 				return moved, merr

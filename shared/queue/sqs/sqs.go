@@ -181,7 +181,9 @@ func (q *Queue) ChangeVisibility(ctx context.Context, receipt string, d time.Dur
 // its receive count starts again) and then deleted from the DLQ, ten at a
 // time. It stops when a 1 s long poll of the DLQ finds nothing. A crash
 // between send and delete leaves a copy in the DLQ (moved twice later): the
-// processor dedupes per destination. It uses receive/send/delete rather than
+// processor dedupes per destination. SQS delivers at least once: a message
+// received again during one Redrive (same MessageId) is only deleted, not
+// sent and counted twice. It uses receive/send/delete rather than
 // StartMessageMoveTask because that works on every SQS implementation
 // (moto has no StartMessageMoveTask) and finishes before Redrive returns.
 func (q *Queue) Redrive(ctx context.Context, dlqURL string) (int, error) {
@@ -189,6 +191,7 @@ func (q *Queue) Redrive(ctx context.Context, dlqURL string) (int, error) {
 		return 0, fmt.Errorf("sqs queue: redrive: the dead-letter queue %q must be another queue", dlqURL)
 	}
 	moved := 0
+	sent := map[string]bool{} // MessageIds sent by this run
 	for moved < redriveMaxRun {
 		out, err := q.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:              aws.String(dlqURL),
@@ -203,7 +206,7 @@ func (q *Queue) Redrive(ctx context.Context, dlqURL string) (int, error) {
 		if len(out.Messages) == 0 {
 			return moved, nil
 		}
-		n, err := q.moveBatch(ctx, dlqURL, out.Messages)
+		n, err := q.moveBatch(ctx, dlqURL, out.Messages, sent)
 		moved += n
 		if err != nil {
 			return moved, err
@@ -213,33 +216,45 @@ func (q *Queue) Redrive(ctx context.Context, dlqURL string) (int, error) {
 }
 
 // moveBatch sends msgs (received from dlqURL) to q and deletes from dlqURL
-// those that were sent.
-func (q *Queue) moveBatch(ctx context.Context, dlqURL string, msgs []types.Message) (int, error) {
-	entries := make([]types.SendMessageBatchRequestEntry, len(msgs))
+// those that were sent, and those already sent by this run (in sent, which
+// it adds to).
+func (q *Queue) moveBatch(ctx context.Context, dlqURL string, msgs []types.Message, sent map[string]bool) (int, error) {
+	var (
+		entries []types.SendMessageBatchRequestEntry
+		dels    []types.DeleteMessageBatchRequestEntry
+	)
 	for i, m := range msgs {
-		entries[i] = types.SendMessageBatchRequestEntry{
-			Id:                aws.String(strconv.Itoa(i)),
+		id := aws.String(strconv.Itoa(i))
+		if sent[aws.ToString(m.MessageId)] {
+			dels = append(dels, types.DeleteMessageBatchRequestEntry{Id: id, ReceiptHandle: m.ReceiptHandle})
+			continue
+		}
+		entries = append(entries, types.SendMessageBatchRequestEntry{
+			Id:                id,
 			MessageBody:       m.Body,
 			MessageAttributes: m.MessageAttributes,
-		}
-	}
-	sent, err := q.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.url), Entries: entries})
-	if err != nil {
-		return 0, wrap("redrive: send", err)
+		})
 	}
 	var failed error
-	for _, f := range sent.Failed {
-		failed = errors.Join(failed, fmt.Errorf("message %s: %s: %s", aws.ToString(f.Id), aws.ToString(f.Code), aws.ToString(f.Message)))
-	}
-	dels := make([]types.DeleteMessageBatchRequestEntry, 0, len(sent.Successful))
-	for _, s := range sent.Successful {
-		i, err := strconv.Atoi(aws.ToString(s.Id))
-		if err != nil || i < 0 || i >= len(msgs) {
-			return 0, fmt.Errorf("sqs queue: redrive: send answered an unknown entry id %q", aws.ToString(s.Id))
+	moved := 0
+	if len(entries) > 0 {
+		out, err := q.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.url), Entries: entries})
+		if err != nil {
+			return 0, wrap("redrive: send", err)
 		}
-		dels = append(dels, types.DeleteMessageBatchRequestEntry{Id: s.Id, ReceiptHandle: msgs[i].ReceiptHandle})
+		for _, f := range out.Failed {
+			failed = errors.Join(failed, fmt.Errorf("message %s: %s: %s", aws.ToString(f.Id), aws.ToString(f.Code), aws.ToString(f.Message)))
+		}
+		for _, s := range out.Successful {
+			i, err := strconv.Atoi(aws.ToString(s.Id))
+			if err != nil || i < 0 || i >= len(msgs) {
+				return 0, fmt.Errorf("sqs queue: redrive: send answered an unknown entry id %q", aws.ToString(s.Id))
+			}
+			sent[aws.ToString(msgs[i].MessageId)] = true
+			dels = append(dels, types.DeleteMessageBatchRequestEntry{Id: s.Id, ReceiptHandle: msgs[i].ReceiptHandle})
+			moved++
+		}
 	}
-	moved := len(dels)
 	if len(dels) > 0 {
 		del, err := q.client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(dlqURL), Entries: dels})
 		if err != nil {
