@@ -311,8 +311,11 @@ func (id *ID) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	switch dec.PeekKind() {
 	case '"', '0':
 		tok, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
 		*id = ID(tok.String()) // a number's String is its literal
-		return err
+		return nil
 	}
 	return dec.SkipValue()
 }
@@ -392,8 +395,11 @@ func (v *Bool) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	switch dec.PeekKind() {
 	case 't', 'f':
 		tok, err := dec.ReadToken()
-		*v = Bool{Value: tok.Bool(), Set: err == nil}
-		return err
+		if err != nil {
+			return err // Token.Bool panics on anything but a boolean
+		}
+		*v = Bool{Value: tok.Bool(), Set: true}
+		return nil
 	}
 	return dec.SkipValue()
 }
