@@ -30,6 +30,36 @@ const DefaultPage = 50
 // maxReplayBody bounds a replay request's body.
 const maxReplayBody = 4 << 10
 
+// readBody decodes the optional JSON body of a POST into v: at most
+// maxReplayBody bytes (413 too_large beyond), unknown members refused (400
+// bad_request saying want); no body leaves v as it is. It reports whether
+// the handler goes on (an answer was written if not).
+func readBody(w http.ResponseWriter, r *http.Request, v any, want string) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxReplayBody))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "the request body is over 4 KiB")
+		return false
+	}
+	if len(strings.TrimSpace(string(body))) > 0 {
+		if err := json.Unmarshal(body, v, json.RejectUnknownMembers(true)); err != nil {
+			writeError(w, http.StatusBadRequest, "bad_request", want)
+			return false
+		}
+	}
+	return true
+}
+
+// knownDestination answers 400 unknown_destination, and reports false, for
+// a destination name the config does not have ("" is every destination;
+// without the config's names, as on console --aws, any name goes).
+func (c *Console) knownDestination(w http.ResponseWriter, name string) bool {
+	if name != "" && len(c.o.Destinations) > 0 && !slices.Contains(c.o.Destinations, name) {
+		writeError(w, http.StatusBadRequest, "unknown_destination", "no destination is configured with that name")
+		return false
+	}
+	return true
+}
+
 func (c *Console) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/events", c.listEvents)
 	mux.HandleFunc("GET /api/events/{id}", c.getEvent)
@@ -347,19 +377,7 @@ func (c *Console) replay(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Destination string `json:"destination"`
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxReplayBody))
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "the request body is over 4 KiB")
-		return
-	}
-	if len(strings.TrimSpace(string(body))) > 0 {
-		if err := json.Unmarshal(body, &req, json.RejectUnknownMembers(true)); err != nil {
-			writeError(w, http.StatusBadRequest, "bad_request", `want {"destination": "<name>"} or no body`)
-			return
-		}
-	}
-	if req.Destination != "" && len(c.o.Destinations) > 0 && !slices.Contains(c.o.Destinations, req.Destination) {
-		writeError(w, http.StatusBadRequest, "unknown_destination", "no destination is configured with that name")
+	if !readBody(w, r, &req, `want {"destination": "<name>"} or no body`) || !c.knownDestination(w, req.Destination) {
 		return
 	}
 	ev, err := c.st.Get(r.Context(), r.PathValue("id"))

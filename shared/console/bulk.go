@@ -16,15 +16,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"time"
-
-	"github.com/go-json-experiment/json"
 
 	"github.com/hookline/hookline/shared/store"
 )
@@ -94,19 +90,8 @@ type bulkBody struct {
 
 func (c *Console) readBulk(w http.ResponseWriter, r *http.Request) (bulkBody, bool) {
 	var b bulkBody
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxReplayBody))
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "the request body is over 4 KiB")
-		return b, false
-	}
-	if len(strings.TrimSpace(string(raw))) > 0 {
-		if err := json.Unmarshal(raw, &b, json.RejectUnknownMembers(true)); err != nil {
-			writeError(w, http.StatusBadRequest, "bad_request", `want {"destination": "<name>", "dry_run": true|false, "since": "<time>"}`)
-			return b, false
-		}
-	}
-	if b.Destination != "" && len(c.o.Destinations) > 0 && !slices.Contains(c.o.Destinations, b.Destination) {
-		writeError(w, http.StatusBadRequest, "unknown_destination", "no destination is configured with that name")
+	if !readBody(w, r, &b, `want {"destination": "<name>", "dry_run": true|false, "since": "<time>"}`) ||
+		!c.knownDestination(w, b.Destination) {
 		return b, false
 	}
 	return b, true

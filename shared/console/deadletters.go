@@ -10,14 +10,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/go-json-experiment/json"
 
 	"github.com/hookline/hookline/shared/queue"
 	"github.com/hookline/hookline/shared/store"
@@ -141,16 +138,13 @@ func (c *Console) redriveDead(w http.ResponseWriter, r *http.Request) {
 		EventID string `json:"event_id"`
 		DryRun  bool   `json:"dry_run"`
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxReplayBody))
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "the request body is over 4 KiB")
+	const want = `want {"event_id": "<id, or empty for all>", "dry_run": <bool>} or no body`
+	if !readBody(w, r, &req, want) {
 		return
 	}
-	if len(strings.TrimSpace(string(body))) > 0 {
-		if err := json.Unmarshal(body, &req, json.RejectUnknownMembers(true)); err != nil || len(req.EventID) > store.MaxQueryText {
-			writeError(w, http.StatusBadRequest, "bad_request", `want {"event_id": "<id, or empty for all>", "dry_run": <bool>} or no body`)
-			return
-		}
+	if len(req.EventID) > store.MaxQueryText {
+		writeError(w, http.StatusBadRequest, "bad_request", want)
+		return
 	}
 	n, err := Redrive(r.Context(), c.o.DeadLetters, req.EventID, req.DryRun)
 	if err != nil {
