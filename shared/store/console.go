@@ -151,7 +151,21 @@ func (q SeriesQuery) Validate() error {
 	if err := CheckTime(q.Since); err != nil {
 		return err
 	}
-	return CheckTime(q.Since.Add(time.Duration(q.Buckets) * q.Step))
+	return CheckTime(q.End())
+}
+
+// End is the end of q's last bucket.
+func (q SeriesQuery) End() time.Time { return q.Since.Add(time.Duration(q.Buckets) * q.Step) }
+
+// NewSeries is q's answer with nothing counted yet: q.Buckets buckets of
+// q.Step from q.Since, with empty (not nil) maps.
+func (q SeriesQuery) NewSeries() Series {
+	out := Series{Step: q.Step, Buckets: make([]Bucket, q.Buckets)}
+	for i := range out.Buckets {
+		out.Buckets[i] = Bucket{Start: q.Since.Add(time.Duration(i) * q.Step).UTC(),
+			Providers: map[string]IngestCounts{}, Destinations: map[string]DestinationStats{}}
+	}
+	return out
 }
 
 // Series is the answer to a SeriesQuery: exactly q.Buckets buckets, the

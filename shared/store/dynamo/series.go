@@ -23,12 +23,8 @@ func (c *Console) Series(ctx context.Context, q store.SeriesQuery) (store.Series
 	if err := q.Validate(); err != nil {
 		return store.Series{}, err
 	}
-	out := store.Series{Step: q.Step, Buckets: make([]store.Bucket, q.Buckets)}
-	for i := range out.Buckets {
-		out.Buckets[i] = store.Bucket{Start: q.Since.Add(time.Duration(i) * q.Step).UTC(),
-			Providers: map[string]store.IngestCounts{}, Destinations: map[string]store.DestinationStats{}}
-	}
-	end := q.Since.Add(time.Duration(q.Buckets) * q.Step)
+	out := q.NewSeries()
+	end := q.End()
 	lo, hi := sortTime(q.Since), position{t: sortTime(end)}
 	bucket := func(t time.Time) int {
 		return min(max(0, int(t.Sub(q.Since)/q.Step)), q.Buckets-1)

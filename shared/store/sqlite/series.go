@@ -100,12 +100,8 @@ func (s *Store) Series(ctx context.Context, q store.SeriesQuery) (store.Series, 
 	if err := q.Validate(); err != nil {
 		return store.Series{}, err
 	}
-	out := store.Series{Step: q.Step, Buckets: make([]store.Bucket, q.Buckets)}
-	for i := range out.Buckets {
-		out.Buckets[i] = store.Bucket{Start: q.Since.Add(time.Duration(i) * q.Step).UTC(),
-			Providers: map[string]store.IngestCounts{}, Destinations: map[string]store.DestinationStats{}}
-	}
-	from, to := q.Since.UnixNano(), q.Since.Add(time.Duration(q.Buckets)*q.Step).UnixNano()
+	out := q.NewSeries()
+	from, to := q.Since.UnixNano(), q.End().UnixNano()
 	step := int64(q.Step)
 	bucket := func(ns int64) int { return int((ns - from) / step) }
 
