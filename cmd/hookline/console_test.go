@@ -34,49 +34,26 @@ func (s *syncBuffer) String() string {
 
 // consoleServe is a running `hookline serve` with its console.
 type consoleServe struct {
-	cmd        *exec.Cmd
-	url        string // the webhook listener
+	*server           // url is the webhook listener
 	consoleURL string // the console, from the start-up line
-	logs       *syncBuffer
 }
 
 var consoleLine = regexp.MustCompile(`hookline: console on (http://\S+/)`)
 
-// startConsoleServe runs hookline serve (development config, a temporary
-// data directory) with the console on a free loopback port, plus extra
-// flags, and waits for both listeners.
+// startConsoleServe runs hookline serve as startServe does (development
+// config, a temporary data directory unless extra names one, the console
+// on a free loopback port), plus extra flags, and waits for the console's
+// start-up line too.
 func startConsoleServe(t testing.TB, extra ...string) *consoleServe {
 	t.Helper()
-	bin, err := buildOnce()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	s := &consoleServe{url: "http://" + addr, logs: &syncBuffer{}}
-	args := append([]string{"serve", "--addr", addr, "--data", t.TempDir(), "--console-addr", "127.0.0.1:0"}, extra...)
-	s.cmd = exec.Command(bin, args...)
-	s.cmd.Dir = t.TempDir()
-	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.cmd.Process.Kill(); _ = s.cmd.Wait() })
+	s := startServe(t, t.TempDir(), extra...)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if m := consoleLine.FindStringSubmatch(s.logs.String()); m != nil {
-			s.consoleURL = m[1]
-			if resp, err := http.Get(s.url + "/healthz"); err == nil {
-				resp.Body.Close()
-				return s
-			}
+			return &consoleServe{server: s, consoleURL: m[1]}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("hookline serve did not come up with its console:\n%s", s.logs)
+			t.Fatalf("hookline serve did not print its console's address:\n%s", s.logs)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

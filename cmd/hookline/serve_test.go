@@ -39,7 +39,7 @@ var buildOnce = sync.OnceValues(func() (string, error) {
 type server struct {
 	cmd  *exec.Cmd
 	url  string
-	logs *bytes.Buffer
+	logs *syncBuffer // read while the process writes it
 }
 
 // startServe runs `hookline serve` on a free port with data in dataDir,
@@ -57,7 +57,7 @@ func startServe(t testing.TB, dataDir string, extra ...string) *server {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	s := &server{url: "http://" + addr, logs: &bytes.Buffer{}}
+	s := &server{url: "http://" + addr, logs: &syncBuffer{}}
 	args := []string{"serve", "--addr", addr, "--data", dataDir}
 	if !slices.Contains(extra, "--console-addr") {
 		args = append(args, "--console-addr", "127.0.0.1:0") // tests run side by side: never the fixed default port
