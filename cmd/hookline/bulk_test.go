@@ -53,6 +53,24 @@ func (s *countingSink) counts() map[string]int {
 	return out
 }
 
+// count is how many times the sink got the event id.
+func (s *countingSink) count(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.got[id]
+}
+
+// total is how many deliveries the sink got.
+func (s *countingSink) total() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.got {
+		n += c
+	}
+	return n
+}
+
 // waitCounts waits until the sink's counts are want, then checks they stay
 // so for a moment (nothing more arrives).
 func (s *countingSink) waitCounts(t *testing.T, name string, want map[string]int) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -24,11 +23,9 @@ func TestReverifyInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a browser")
 	}
-	sink := &idSink{seen: map[string]int{}}
-	srv := httptest.NewServer(sink)
-	t.Cleanup(srv.Close)
+	sink := newCountingSink(t)
 	dir, data := t.TempDir(), t.TempDir()
-	s1 := startConsoleServe(t, "--config", quarantineConfig(t, dir, wrongJourneyBee, wrongLeadron, srv.URL), "--data", data)
+	s1 := startConsoleServe(t, "--config", quarantineConfig(t, dir, wrongJourneyBee, wrongLeadron, sink.url), "--data", data)
 	secrets := samples.Secrets{JourneyBee: config.DevJourneyBeeSecret, Leadron: config.DevLeadronSecret}
 	jb, _ := samples.Body("journeybee", "lead_created")
 	ld, _ := samples.Body("leadron", "lead.created")
@@ -56,7 +53,7 @@ func TestReverifyInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = s1.cmd.Wait()
-	s := startConsoleServe(t, "--config", quarantineConfig(t, dir, config.DevJourneyBeeSecret, config.DevLeadronSecret, srv.URL), "--data", data)
+	s := startConsoleServe(t, "--config", quarantineConfig(t, dir, config.DevJourneyBeeSecret, config.DevLeadronSecret, sink.url), "--data", data)
 
 	ctx := browser(t)
 	if err := do(ctx, chromedp.Navigate(s.consoleURL+"#/rejections"), chromedp.WaitVisible(css("#rejections"))); err != nil {
@@ -100,7 +97,7 @@ func TestReverifyInBrowser(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for sink.total() < 2 {
 		if time.Now().After(deadline) {
-			t.Fatalf("delivered %v, want the two genuine deliveries", sink.seen)
+			t.Fatalf("delivered %v, want the two genuine deliveries", sink.counts())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

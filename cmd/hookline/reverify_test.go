@@ -6,48 +6,16 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hookline/hookline/shared/config"
 	"github.com/hookline/hookline/shared/samples"
 )
-
-// idSink is an HTTP destination that counts deliveries per event
-// (webhook-id) and answers 200.
-type idSink struct {
-	mu   sync.Mutex
-	seen map[string]int
-}
-
-func (s *idSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.seen[r.Header.Get("webhook-id")]++
-	s.mu.Unlock()
-	fmt.Fprint(w, `{"ok":true}`)
-}
-
-func (s *idSink) count(id string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.seen[id]
-}
-
-func (s *idSink) total() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, c := range s.seen {
-		n += c
-	}
-	return n
-}
 
 const (
 	wrongJourneyBee = "9b2d4e61-0c7a-4f3e-8d21-5a6b7c8d9e0f" // an integration UUID pasted by mistake
@@ -116,12 +84,10 @@ func TestReverifyInServe(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs hookline serve twice")
 	}
-	sink := &idSink{seen: map[string]int{}}
-	srv := httptest.NewServer(sink)
-	t.Cleanup(srv.Close)
+	sink := newCountingSink(t)
 	dir, data := t.TempDir(), t.TempDir()
 
-	s1 := startConsoleServe(t, "--config", quarantineConfig(t, dir, wrongJourneyBee, wrongLeadron, srv.URL), "--data", data)
+	s1 := startConsoleServe(t, "--config", quarantineConfig(t, dir, wrongJourneyBee, wrongLeadron, sink.url), "--data", data)
 	secrets := samples.Secrets{JourneyBee: config.DevJourneyBeeSecret, Leadron: config.DevLeadronSecret, TombaToken: config.DevTombaToken}
 	send := func(s *consoleServe, prov, event string, body []byte, sec samples.Secrets) (int, string) {
 		t.Helper()
@@ -189,7 +155,7 @@ func TestReverifyInServe(t *testing.T) {
 	_ = s1.cmd.Wait()
 
 	// The config fixed, serve started again on the same data.
-	s2 := startConsoleServe(t, "--config", quarantineConfig(t, dir, config.DevJourneyBeeSecret, config.DevLeadronSecret, srv.URL), "--data", data)
+	s2 := startConsoleServe(t, "--config", quarantineConfig(t, dir, config.DevJourneyBeeSecret, config.DevLeadronSecret, sink.url), "--data", data)
 	code, out = postConsole(t, s2.consoleURL+"api/rejections/reverify", `{"provider":"leadron","dry_run":true}`)
 	var dry struct {
 		Count  int  `json:"count"`
@@ -244,7 +210,7 @@ func TestReverifyInServe(t *testing.T) {
 	}
 	time.Sleep(time.Second) // room for a second delivery, which must not come
 	if sink.count(first.EventID) != 1 || sink.count(leadronID) != 1 || sink.total() != 2 {
-		t.Errorf("delivered %v, want each once", sink.seen)
+		t.Errorf("delivered %v, want each once", sink.counts())
 	}
 	var ev struct {
 		ID   string            `json:"id"`
@@ -281,11 +247,9 @@ func TestReverifyCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := &idSink{seen: map[string]int{}}
-	srv := httptest.NewServer(sink)
-	t.Cleanup(srv.Close)
+	sink := newCountingSink(t)
 	dir, data := t.TempDir(), t.TempDir()
-	s1 := startConsoleServe(t, "--config", quarantineConfig(t, dir, wrongJourneyBee, wrongLeadron, srv.URL), "--data", data)
+	s1 := startConsoleServe(t, "--config", quarantineConfig(t, dir, wrongJourneyBee, wrongLeadron, sink.url), "--data", data)
 	ld, _ := samples.Body("leadron", "lead.created")
 	for _, sec := range []string{config.DevLeadronSecret, "an-attackers-guess"} {
 		hdr, _ := samples.Headers("leadron", "lead.created", ld, samples.Secrets{Leadron: sec}, samples.Token{})
@@ -297,7 +261,7 @@ func TestReverifyCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = s1.cmd.Wait()
-	fixed := quarantineConfig(t, dir, config.DevJourneyBeeSecret, config.DevLeadronSecret, srv.URL)
+	fixed := quarantineConfig(t, dir, config.DevJourneyBeeSecret, config.DevLeadronSecret, sink.url)
 	reverify := func(extra ...string) string {
 		t.Helper()
 		out, err := exec.Command(bin, append([]string{"reverify", "--data", data, "--config", fixed}, extra...)...).CombinedOutput()
@@ -327,7 +291,7 @@ func TestReverifyCommand(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(time.Second)
-	if sink.total() != 1 || len(sink.seen) != 1 {
-		t.Errorf("delivered %v, want one event once", sink.seen)
+	if sink.total() != 1 || len(sink.counts()) != 1 {
+		t.Errorf("delivered %v, want one event once", sink.counts())
 	}
 }
