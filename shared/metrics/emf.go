@@ -140,8 +140,11 @@ func Emit(w io.Writer, r Record) error {
 }
 
 // Marshal returns r as one EMF line, newline included (see Emit).
-func Marshal(r Record) ([]byte, error) {
-	root, err := document(r, false)
+func Marshal(r Record) ([]byte, error) { return marshal(r, false) }
+
+// marshal is r's EMF line, newline included; compact as in Attrs.
+func marshal(r Record, compact bool) ([]byte, error) {
+	root, err := document(r, compact)
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,6 @@
 package metrics
 
 import (
-	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -214,15 +212,11 @@ func (b *AttemptBatch) Flush(w io.Writer, ns string, at time.Time) error {
 					}
 				}
 			}
-			root, err := document(rec, true)
+			line, err := marshal(rec, true)
 			if err != nil {
 				return err
 			}
-			line, err := json.Marshal(root)
-			if err != nil {
-				return fmt.Errorf("metrics: %w", err)
-			}
-			buf = append(append(buf, line...), '\n')
+			buf = append(buf, line...)
 			lat = lat[n:]
 		}
 	}
